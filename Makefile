@@ -1,0 +1,30 @@
+# The project's own set-up: a virtualenv with ledgerlink and its test tools, nothing by hand.
+# `make test` is what the README and .ci/run both call.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: test lint unit install
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+# Everything CI runs: lint, types, unit tests and integration tests against real Kafka
+# (started by tests/conftest.py through `ledgerlink kafka start`) and the simulators.
+test: lint
+	$(BIN)/pytest
+
+# Only the tests that need no broker.
+unit: install
+	$(BIN)/pytest tests/unit

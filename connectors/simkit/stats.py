@@ -1,0 +1,44 @@
+"""Counts of the requests a simulator served, by method, route template and status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+__all__ = ["DROPPED", "RequestStats"]
+
+#: The status recorded for a request whose connection the simulator dropped on purpose.
+DROPPED = 0
+
+
+class RequestStats:
+    """A counter of (method, route template, status) triples."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str, int]] = Counter()
+
+    def record(self, method: str, route: str, status: int) -> None:
+        self._counts[(method, route, status)] += 1
+
+    def reset(self) -> None:
+        self._counts.clear()
+
+    def count(
+        self, method: str | None = None, route: str | None = None, status: int | None = None
+    ) -> int:
+        """How many requests matched every given part."""
+        return sum(
+            n
+            for (m, r, s), n in self._counts.items()
+            if (method is None or m == method)
+            and (route is None or r == route)
+            and (status is None or s == status)
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requests": [
+                {"method": m, "route": r, "status": s, "count": n}
+                for (m, r, s), n in sorted(self._counts.items())
+            ]
+        }

@@ -1,0 +1,115 @@
+"""The `ledgerlink` command line: parses arguments and hands each command to its owner.
+
+Each command's work lives in its own module; this one only knows the contract of design §6
+(names, flags, defaults) and turns a `LedgerlinkError` into a one-line message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from connectors.exceptions import LedgerlinkError
+
+__all__ = ["build_parser", "main"]
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    from streams import localkafka
+
+    data_dir = Path(args.data_dir)
+    if args.action == "start":
+        status = localkafka.start(data_dir=data_dir, port=args.port)
+        print(status.describe())
+    else:
+        print(localkafka.stop(data_dir=data_dir))
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    if args.system == "poweroffice":
+        from connectors.poweroffice import simulator as po_sim
+
+        asyncio.run(
+            po_sim.serve(
+                host=args.host,
+                port=args.port,
+                application_key=args.application_key,
+                client_key=args.client_key,
+                subscription_key=args.subscription_key,
+                rate_limit=args.rate_limit,
+            )
+        )
+    else:
+        from connectors.chargebee import simulator as cb_sim
+
+        asyncio.run(
+            cb_sim.serve(
+                host=args.host,
+                port=args.port,
+                site=args.site,
+                api_key=args.api_key,
+                rate_limit_per_minute=args.rate_limit_per_minute,
+            )
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from streams import settings as defaults
+
+    parser = argparse.ArgumentParser(
+        prog="ledgerlink", description="Two-way sync between PowerOffice Go and Chargebee."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kafka = commands.add_parser("kafka", help="start or stop the local Apache Kafka broker")
+    kafka_actions = kafka.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = kafka_actions.add_parser("start", help="start the broker; returns once it answers")
+    start.add_argument("--port", type=int, default=9092, help="client port (default 9092)")
+    start.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
+    stop = kafka_actions.add_parser("stop", help="stop the broker cleanly")
+    stop.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
+    kafka.set_defaults(handler=_kafka)
+
+    simulator = commands.add_parser("simulator", help="run an API simulator in the foreground")
+    systems = simulator.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    po = systems.add_parser("poweroffice", help="the PowerOffice Go v2 API")
+    po.add_argument("--host", default="127.0.0.1")
+    po.add_argument("--port", type=int, default=8101)
+    po.add_argument("--application-key", default=defaults.LOCAL_POWEROFFICE_APPLICATION_KEY)
+    po.add_argument("--client-key", default=defaults.LOCAL_POWEROFFICE_CLIENT_KEY)
+    po.add_argument("--subscription-key", default=defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY)
+    po.add_argument("--rate-limit", type=int, default=10, help="requests/s per subscription key")
+    cb = systems.add_parser("chargebee", help="the Chargebee API v2")
+    cb.add_argument("--host", default="127.0.0.1")
+    cb.add_argument("--port", type=int, default=8102)
+    cb.add_argument("--site", default=defaults.LOCAL_CHARGEBEE_SITE)
+    cb.add_argument("--api-key", default=defaults.LOCAL_CHARGEBEE_API_KEY)
+    cb.add_argument("--rate-limit-per-minute", type=int, default=3500)
+    simulator.set_defaults(handler=_simulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args))
+    except LedgerlinkError as exc:
+        print(f"ledgerlink: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""All configuration of ledgerlink, in one typed, frozen object read from the environment.
+
+Every setting has a default that works on a laptop against the local Kafka and the
+simulators, and an environment variable for production (design §6). A malformed value
+fails at start-up with a `ConfigError` that names the variable. Secrets are held in
+`Secret`, so printing the settings never shows a key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from connectors.exceptions import ConfigError
+from connectors.secrets import Secret
+
+__all__ = ["ChargebeeSettings", "PowerOfficeSettings", "Settings", "load_settings"]
+
+# Keys the simulators accept by default, so that a local run needs no configuration.
+LOCAL_POWEROFFICE_APPLICATION_KEY = "local-application-key"
+LOCAL_POWEROFFICE_CLIENT_KEY = "local-client-key"
+LOCAL_POWEROFFICE_SUBSCRIPTION_KEY = "local-subscription-key"
+LOCAL_CHARGEBEE_SITE = "ledgerlink-test"
+LOCAL_CHARGEBEE_API_KEY = "test_local_api_key"
+
+
+@dataclass(frozen=True, slots=True)
+class PowerOfficeSettings:
+    base_url: str
+    token_url: str
+    application_key: Secret
+    client_key: Secret
+    subscription_key: Secret
+    requests_per_second: float
+
+
+@dataclass(frozen=True, slots=True)
+class ChargebeeSettings:
+    site: str
+    api_key: Secret
+    base_url: str
+    requests_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    connection_id: str
+    kafka_bootstrap_servers: str
+    data_dir: Path
+    poll_interval: float
+    web_port: int
+    poweroffice: PowerOfficeSettings
+    chargebee: ChargebeeSettings
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(name, f"expected a TCP port (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(name, f"expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _bootstrap(env: Mapping[str, str]) -> str:
+    name = "KAFKA_BOOTSTRAP_SERVERS"
+    value = env.get(name) or "localhost:9092"
+    for server in value.split(","):
+        host, sep, port = server.strip().rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError(name, f"expected host:port[,host:port...], got {value!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    site = env.get("CHARGEBEE_SITE") or LOCAL_CHARGEBEE_SITE
+    if not all(c.isalnum() or c == "-" for c in site):
+        raise ConfigError("CHARGEBEE_SITE", f"expected a site name like 'acme-test', got {site!r}")
+    poweroffice = PowerOfficeSettings(
+        base_url=_url(env, "POWEROFFICE_BASE_URL", "http://127.0.0.1:8101/v2"),
+        token_url=_url(env, "POWEROFFICE_TOKEN_URL", "http://127.0.0.1:8101/OAuth/Token"),
+        application_key=Secret(
+            env.get("POWEROFFICE_APPLICATION_KEY") or LOCAL_POWEROFFICE_APPLICATION_KEY
+        ),
+        client_key=Secret(env.get("POWEROFFICE_CLIENT_KEY") or LOCAL_POWEROFFICE_CLIENT_KEY),
+        subscription_key=Secret(
+            env.get("POWEROFFICE_SUBSCRIPTION_KEY") or LOCAL_POWEROFFICE_SUBSCRIPTION_KEY
+        ),
+        requests_per_second=_number(env, "POWEROFFICE_REQUESTS_PER_SECOND", 9.0, minimum=0.1),
+    )
+    chargebee = ChargebeeSettings(
+        site=site,
+        api_key=Secret(env.get("CHARGEBEE_API_KEY") or LOCAL_CHARGEBEE_API_KEY),
+        base_url=_url(env, "CHARGEBEE_BASE_URL", f"https://{site}.chargebee.com/api/v2"),
+        requests_per_minute=int(_number(env, "CHARGEBEE_REQUESTS_PER_MINUTE", 150, minimum=1)),
+    )
+    connection_id = env.get("LEDGERLINK_CONNECTION_ID") or "default"
+    if not connection_id.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(
+            "LEDGERLINK_CONNECTION_ID",
+            f"use letters, digits, '-' and '_' only, got {connection_id!r}",
+        )
+    return Settings(
+        connection_id=connection_id,
+        kafka_bootstrap_servers=_bootstrap(env),
+        data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
+        poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
+        web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
+        poweroffice=poweroffice,
+        chargebee=chargebee,
+    )
