@@ -47,7 +47,7 @@ def route_template(request: web.Request) -> str:
     return resource.canonical
 
 
-DROPPED_KEY = "simkit.dropped"
+DROPPED_KEY = web.RequestKey("simkit_dropped", bool)
 
 
 @web.middleware

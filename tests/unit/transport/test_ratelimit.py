@@ -1,0 +1,64 @@
+"""Token buckets: spacing, bursts, Retry-After pauses (driven by a fake clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.transport.ratelimit import TokenBucket, TokenBucketRegistry, budget_key
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_requests_are_spaced_by_the_rate():
+    clock = FakeClock()
+    bucket = TokenBucket(10, clock=clock)
+    waits = [bucket.reserve() for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
+def test_a_bucket_with_capacity_allows_a_burst_then_spaces():
+    clock = FakeClock()
+    bucket = TokenBucket(10, capacity=3, clock=clock)
+    waits = [bucket.reserve() for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
+
+
+def test_idle_time_does_not_bank_more_than_the_capacity():
+    clock = FakeClock()
+    bucket = TokenBucket(10, capacity=2, clock=clock)
+    clock.now += 60
+    waits = [bucket.reserve() for _ in range(3)]
+    assert waits == pytest.approx([0.0, 0.0, 0.1])
+
+
+def test_pause_holds_every_later_caller_back():
+    clock = FakeClock()
+    bucket = TokenBucket(10, clock=clock)
+    bucket.reserve()
+    bucket.pause_for(2.0)
+    assert bucket.reserve() == pytest.approx(2.0)
+    assert bucket.reserve() == pytest.approx(2.1)
+
+
+def test_invalid_rates_are_refused():
+    with pytest.raises(ValueError, match="rate"):
+        TokenBucket(0)
+    with pytest.raises(ValueError, match="capacity"):
+        TokenBucket(1, capacity=0.5)
+
+
+def test_the_registry_shares_one_bucket_per_budget():
+    registry = TokenBucketRegistry()
+    first = registry.get(budget_key("poweroffice", "sub-key"), 10)
+    assert registry.get(budget_key("poweroffice", "sub-key"), 10) is first
+    assert registry.get(budget_key("poweroffice", "other"), 10) is not first
+
+
+def test_budget_keys_do_not_contain_the_secret():
+    assert "sub-key-secret" not in budget_key("poweroffice", "sub-key-secret")
