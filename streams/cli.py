@@ -59,6 +59,23 @@ def _simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _poll(args: argparse.Namespace) -> int:
+    from streams.polling import SYSTEMS, run_polling
+    from streams.settings import load_settings
+
+    settings = load_settings()
+    systems = [args.system] if args.system else list(SYSTEMS)
+    results = asyncio.run(
+        run_polling(settings, once=args.once, systems=systems, page_size=args.page_size)
+    )
+    for result in results:
+        print(
+            f"{result.system:<12} {result.entity:<16} read {result.read:>7}  "
+            f"published {result.published:>7}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from streams import settings as defaults
 
@@ -93,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     cb.add_argument("--api-key", default=defaults.LOCAL_CHARGEBEE_API_KEY)
     cb.add_argument("--rate-limit-per-minute", type=int, default=3500)
     simulator.set_defaults(handler=_simulator)
+
+    poll = commands.add_parser(
+        "poll", help="run only the pollers: publish both systems' changes to Kafka"
+    )
+    poll.add_argument("--once", action="store_true", help="poll every entity once, then exit")
+    poll.add_argument("--system", choices=["poweroffice", "chargebee"], help="only this system")
+    poll.add_argument("--page-size", type=int, default=None, help="records per API page")
+    poll.set_defaults(handler=_poll)
     return parser
 
 

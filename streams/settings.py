@@ -49,11 +49,21 @@ class ChargebeeSettings:
 class Settings:
     connection_id: str
     kafka_bootstrap_servers: str
+    topic_prefix: str
     data_dir: Path
     poll_interval: float
     web_port: int
     poweroffice: PowerOfficeSettings
     chargebee: ChargebeeSettings
+
+    @property
+    def changes_topic(self) -> str:
+        """Where pollers publish change events."""
+        return f"{self.topic_prefix}changes"
+
+    @property
+    def cursor_dir(self) -> Path:
+        return self.data_dir / "cursors"
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -126,9 +136,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "LEDGERLINK_CONNECTION_ID",
             f"use letters, digits, '-' and '_' only, got {connection_id!r}",
         )
+    topic_prefix = env.get("LEDGERLINK_TOPIC_PREFIX", "")
+    if topic_prefix and not all(c.isalnum() or c in "._-" for c in topic_prefix):
+        raise ConfigError(
+            "LEDGERLINK_TOPIC_PREFIX",
+            f"Kafka topic names allow letters, digits, '.', '_' and '-' only, got {topic_prefix!r}",
+        )
     return Settings(
         connection_id=connection_id,
         kafka_bootstrap_servers=_bootstrap(env),
+        topic_prefix=topic_prefix,
         data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),

@@ -1,0 +1,96 @@
+"""The polling service: builds both systems' change sources from the settings and runs them.
+
+`run_polling` reads every source once (`once=True`) or on every poll interval until
+cancelled. A transient API failure of one source is logged and retried at the next cycle
+without stopping the others; a permanent one (bad keys, a malformed answer) stops the
+service with an error that says what to fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+
+from connectors.chargebee.client import ChargebeeClient
+from connectors.chargebee.poller import chargebee_sources
+from connectors.exceptions import TransientApiError
+from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
+from connectors.polling.runner import ChangeSource, PollResult, poll_once
+from connectors.polling.store import CursorStore
+from connectors.poweroffice.client import PowerOfficeClient
+from connectors.poweroffice.poller import poweroffice_sources
+from streams.settings import Settings
+
+__all__ = ["SYSTEMS", "poll_cycle", "run_polling"]
+
+log = logging.getLogger(__name__)
+
+SYSTEMS = ("poweroffice", "chargebee")
+
+
+async def poll_cycle(
+    sources: Sequence[ChangeSource], *, connection: str, store: CursorStore, sink: EventSink
+) -> list[PollResult]:
+    """Poll each source once; a transient failure of one does not stop the rest."""
+    results: list[PollResult] = []
+    for source in sources:
+        try:
+            results.append(await poll_once(source, connection=connection, store=store, sink=sink))
+        except (TransientApiError, PublishError) as exc:
+            log.warning(
+                "%s %s: poll failed, retrying next cycle: %s", source.system, source.entity, exc
+            )
+    return results
+
+
+async def run_polling(
+    settings: Settings,
+    *,
+    once: bool = False,
+    systems: Sequence[str] = SYSTEMS,
+    page_size: int | None = None,
+) -> list[PollResult]:
+    """Run the pollers of ``systems`` for the configured connection.
+
+    Returns the results of the last cycle (with ``once``, of the only one).
+    """
+    unknown = set(systems) - set(SYSTEMS)
+    if unknown:
+        raise ValueError(f"unknown system(s): {', '.join(sorted(unknown))}")
+    async with AsyncExitStack() as stack:
+        sources: list[ChangeSource] = []
+        if "poweroffice" in systems:
+            po = settings.poweroffice
+            po_client = PowerOfficeClient(
+                base_url=po.base_url,
+                token_url=po.token_url,
+                application_key=po.application_key,
+                client_key=po.client_key,
+                subscription_key=po.subscription_key,
+                requests_per_second=po.requests_per_second,
+            )
+            stack.push_async_callback(po_client.aclose)
+            sources.extend(poweroffice_sources(po_client, page_size=page_size or 1000))
+        if "chargebee" in systems:
+            cb = settings.chargebee
+            cb_client = ChargebeeClient(
+                site=cb.site,
+                api_key=cb.api_key,
+                base_url=cb.base_url,
+                requests_per_minute=cb.requests_per_minute,
+            )
+            stack.push_async_callback(cb_client.aclose)
+            sources.extend(chargebee_sources(cb_client, page_size=min(page_size or 100, 100)))
+        publisher = ChangePublisher(settings.kafka_bootstrap_servers, settings.changes_topic)
+        await publisher.start()
+        stack.push_async_callback(publisher.stop)
+        store = CursorStore(settings.cursor_dir)
+        while True:
+            results = await poll_cycle(
+                sources, connection=settings.connection_id, store=store, sink=publisher
+            )
+            if once:
+                return results
+            await asyncio.sleep(settings.poll_interval)
