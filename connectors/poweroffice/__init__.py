@@ -1,0 +1,17 @@
+"""PowerOffice Go v2: the API client ledgerlink uses, its auth and paging, and a simulator.
+
+The simulator (`connectors.poweroffice.simulator`) is not imported here, so the worker
+does not load it.
+"""
+
+from connectors.poweroffice.client import PowerOfficeClient
+from connectors.poweroffice.resources import MAPPED_FIELDS, Resource
+from connectors.poweroffice.timestamps import format_timestamp, parse_timestamp
+
+__all__ = [
+    "MAPPED_FIELDS",
+    "PowerOfficeClient",
+    "Resource",
+    "format_timestamp",
+    "parse_timestamp",
+]
