@@ -1,0 +1,66 @@
+"""What the flow files may name: the entities of both systems and their mappable fields.
+
+Types and limits come from the two API references: PowerOffice Go's DTO fields, and
+Chargebee's customer limits (email ≤70, names ≤150, company ≤250) and business entity name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["ENTITIES", "FieldSpec", "entity_fields"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    type: type
+    max_length: int | None = None
+    writable: bool = True
+
+
+_STR = FieldSpec(str)
+
+ENTITIES: Mapping[tuple[str, str], Mapping[str, FieldSpec]] = {
+    ("poweroffice", "Customer"): {
+        "Id": FieldSpec(int, writable=False),
+        "IsPerson": FieldSpec(bool),
+        "Name": _STR,
+        "FirstName": _STR,
+        "LastName": _STR,
+        "EmailAddress": _STR,
+    },
+    ("poweroffice", "ContactPerson"): {
+        "Id": FieldSpec(int, writable=False),
+        "ContactId": FieldSpec(int, writable=False),
+        "FirstName": _STR,
+        "LastName": _STR,
+        "EmailAddress": _STR,
+    },
+    ("poweroffice", "Employee"): {
+        "Id": FieldSpec(int, writable=False),
+        "FirstName": _STR,
+        "LastName": _STR,
+        "EmailAddress": _STR,
+    },
+    ("poweroffice", "Department"): {
+        "Id": FieldSpec(int, writable=False),
+        "Code": _STR,
+        "Name": _STR,
+    },
+    ("chargebee", "customer"): {
+        "id": FieldSpec(str, max_length=50, writable=False),
+        "first_name": FieldSpec(str, max_length=150),
+        "last_name": FieldSpec(str, max_length=150),
+        "email": FieldSpec(str, max_length=70),
+        "company": FieldSpec(str, max_length=250),
+    },
+    ("chargebee", "business_entity"): {
+        "id": FieldSpec(str, max_length=50, writable=False),
+        "name": _STR,
+    },
+}
+
+
+def entity_fields(system: str, entity: str) -> Mapping[str, FieldSpec] | None:
+    return ENTITIES.get((system, entity))

@@ -1,0 +1,68 @@
+"""Compiled flows as pure functions: values, changes, writes, limits, hashes."""
+
+from __future__ import annotations
+
+import pytest
+
+from mappings import hash_values, load_flows
+
+FLOWS = {f.name: f for f in load_flows()}
+
+
+@pytest.fixture
+def employee():
+    return FLOWS["employee"]
+
+
+def test_values_from_both_sides_compare_equal_for_the_same_person(employee):
+    left = {"Id": 7, "FirstName": "Åse", "LastName": "Ørnes", "EmailAddress": "ase@fjord.no"}
+    right = {"id": "x", "first_name": "Åse", "last_name": "Ørnes", "email": "ase@fjord.no"}
+    assert employee.values_from_left(left) == employee.values_from_right(right)
+    assert hash_values(employee.values_from_left(left)) == hash_values(
+        employee.values_from_right(right)
+    )
+
+
+def test_missing_and_null_values_are_empty_text(employee):
+    assert employee.values_from_left({"FirstName": None}) == {
+        "email": "",
+        "first_name": "",
+        "last_name": "",
+    }
+
+
+def test_only_changed_fields_are_reported(employee):
+    old = {"email": "a@b.no", "first_name": "Kari", "last_name": "Nordmann"}
+    new = {**old, "last_name": "Nordkvinne"}
+    assert employee.changed_fields(old, new) == ["last_name"]
+    assert employee.changed_fields(None, new) == ["email", "first_name", "last_name"]
+
+
+def test_the_right_update_holds_only_the_fields_asked_for(employee):
+    values = {"email": "a@b.no", "first_name": "Kari", "last_name": "Nordmann"}
+    assert employee.right_update(values, ["email"]) == {"email": "a@b.no"}
+
+
+def test_the_left_patch_is_json_patch_with_poweroffice_paths(employee):
+    values = {"email": "a@b.no", "first_name": "Kari", "last_name": "Nordmann"}
+    assert employee.left_patch(values, ["first_name"]) == [
+        {"op": "replace", "path": "/FirstName", "value": "Kari"}
+    ]
+
+
+def test_chargebee_limits_are_reported(employee):
+    values = {"email": "x" * 59 + "@example.com", "first_name": "K" * 151, "last_name": "N"}
+    assert len(values["email"]) == 71
+    assert employee.limit_violations(values) == [
+        "email is 71 characters; chargebee allows at most 70",
+        "first_name is 151 characters; chargebee allows at most 150",
+    ]
+
+
+def test_where_splits_customers_between_companies_and_persons():
+    company = {"Id": 1, "IsPerson": False, "Name": "Fjord AS"}
+    person = {"Id": 2, "IsPerson": True, "FirstName": "Kari"}
+    assert FLOWS["company"].applies_to(company)
+    assert not FLOWS["company"].applies_to(person)
+    assert FLOWS["person_customer"].applies_to(person)
+    assert not FLOWS["person_customer"].applies_to(company)
