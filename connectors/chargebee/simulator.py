@@ -437,14 +437,14 @@ def build_app(
     return app
 
 
-def sdk_hint(host: str, port: int) -> str:
+def sdk_hint(host: str, port: int, api_key: str) -> str:
     """How to point the official SDK at a simulator on ``host:port``."""
     label, dot, rest = host.partition(".")
     if not dot:
         return "  official SDK: listen on 127.0.0.1 so that site and domain can spell the host"
     shown_port = str(port) if port else "<port>"
     return (
-        f'  official SDK: Chargebee(api_key=KEY, site="{label}", '
+        f'  official SDK: Chargebee(api_key="{api_key}", site="{label}", '
         f'chargebee_domain="{rest}:{shown_port}", protocol="http"), '
         "and set chargebee.Chargebee.verify_ca_certs = False"
     )
@@ -462,6 +462,6 @@ async def serve(
         f"  rate limit: {rate_limit_per_minute} requests per minute",
         "  admin: {root}/_sim/health, /_sim/stats, /_sim/faults, /_sim/reset, "
         "/_sim/business_entities",
-        sdk_hint(host, port),
+        sdk_hint(host, port, api_key),
     ]
     await serve_forever(app, host, port, banner)
