@@ -46,9 +46,11 @@ __all__ = [
     "KafkaStatus",
     "ensure_jars",
     "ensure_ports_free",
+    "find_free_port",
     "find_java",
     "find_maven",
     "parse_java_major",
+    "port_is_free",
     "probe_broker",
     "read_pid_file",
     "render_server_properties",
@@ -64,8 +66,7 @@ MIN_JAVA = 17
 KAFKA_DEPLOY_DIR = Path(__file__).resolve().parent.parent / "deploy" / "kafka"
 
 # A small heap, and a JVM tuned to come up fast on a 2-core laptop or CI box rather than
-# for peak throughput: the serial collector and C1 only start about 1 s sooner there
-# (see deploy/kafka/README.md for the measurements).
+# for peak throughput: the serial collector and C1 only, measured in deploy/kafka/README.md.
 DEFAULT_JVM_OPTIONS: tuple[str, ...] = (
     "-Xmx512m",
     "-Xms256m",
@@ -236,7 +237,7 @@ def ensure_jars(deploy_dir: Path = KAFKA_DEPLOY_DIR, env: Mapping[str, str] | No
             return libs
         mvn = find_maven(env)
         log.info("Resolving Kafka's jars with Maven into %s (only when the pom changes)", libs)
-        for stale in libs.glob("*.jar"):
+        for stale in [*libs.glob("*.jar"), *libs.glob("*.jsa")]:
             stale.unlink()
         (libs / _POM_HASH_FILE).unlink(missing_ok=True)
         command = [
@@ -316,7 +317,8 @@ def _escape_property(value: str) -> str:
     return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
 
 
-def _port_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:port now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Same option as the JVM's server sockets, so TIME_WAIT from our last run is no clash.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -333,12 +335,21 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def find_free_port() -> int:
+    """A free client port P whose neighbour P+1 is free too, for the controller."""
+    for _ in range(100):
+        port = _free_port()
+        if port < 65535 and port_is_free(port + 1):
+            return port
+    raise LocalKafkaError(f"found no two adjacent free ports on {HOST}")
+
+
 def ensure_ports_free(ports: Mapping[str, int]) -> None:
     """Refuse to start when another program holds a port the broker needs."""
     for role, port in ports.items():
         if not 0 < port < 65536:
             raise LocalKafkaError(f"the {role} port must be between 1 and 65535, not {port}")
-        if not _port_free(port):
+        if not port_is_free(port):
             raise LocalKafkaError(
                 f"{HOST}:{port} ({role} port) is already in use by another program: stop it "
                 "or pick another port with `ledgerlink kafka start --port N`"
@@ -438,16 +449,62 @@ def _log_tail(log_file: Path, lines: int = _LOG_TAIL_LINES) -> str:
     return _tail_text(text, lines) or "(log is empty)"
 
 
-def _java_command(java: str, libs: Path, layout: BrokerLayout, main: Sequence[str]) -> list[str]:
+def _java_command(
+    java: str,
+    libs: Path,
+    layout: BrokerLayout,
+    main: Sequence[str],
+    *,
+    class_data: Sequence[str] = (),
+) -> list[str]:
     return [
         java,
         *DEFAULT_JVM_OPTIONS,
+        *class_data,
         f"-Dlog4j2.configurationFile={libs.parent / 'log4j2.properties'}",
         f"-Dkafka.logs.dir={layout.data_dir}",
         "-cp",
         str(libs / "*"),
         *main,
     ]
+
+
+# Class data sharing: the first broker of a set of jars dumps the classes it loaded into an
+# archive when it exits (into its own data directory, so two brokers never write one file);
+# the next start adopts it into libs/ and every later JVM maps it instead of loading and
+# verifying ~5,000 classes, which halves the broker's start. The pom's digest in the name
+# ties an archive to its jars; the JVM ignores one that does not match (jars, JDK) anyway.
+
+
+def _class_archive_name(libs: Path) -> str:
+    try:
+        digest = (libs / _POM_HASH_FILE).read_text().strip()[:12]
+    except OSError:
+        digest = "unknown"
+    return f"kafka-{digest}.jsa"
+
+
+def _adopt_class_archive(libs: Path, layout: BrokerLayout) -> None:
+    name = _class_archive_name(libs)
+    dumped = layout.data_dir / name
+    if not dumped.is_file():
+        return
+    target = libs / name
+    if not target.exists():
+        staging = libs / f".{name}.{os.getpid()}.tmp"
+        shutil.copyfile(dumped, staging)
+        staging.replace(target)
+        log.info("Kafka's class data archive is cached in %s", target)
+    dumped.unlink(missing_ok=True)
+
+
+def _class_data_options(libs: Path, layout: BrokerLayout, *, dump: bool) -> tuple[str, ...]:
+    archive = libs / _class_archive_name(libs)
+    if archive.is_file():
+        return (f"-XX:SharedArchiveFile={archive}",)
+    if dump:
+        return (f"-XX:ArchiveClassesAtExit={layout.data_dir / archive.name}",)
+    return ()
 
 
 def _format_storage(java: str, libs: Path, layout: BrokerLayout, cluster_id: str) -> None:
@@ -468,6 +525,7 @@ def _format_storage(java: str, libs: Path, layout: BrokerLayout, cluster_id: str
             "-c",
             str(layout.properties_file),
         ],
+        class_data=_class_data_options(libs, layout, dump=False),
     )
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     if result.returncode != 0:
@@ -479,7 +537,13 @@ def _format_storage(java: str, libs: Path, layout: BrokerLayout, cluster_id: str
 
 
 def _new_cluster_id(java: str, libs: Path, layout: BrokerLayout) -> str:
-    command = _java_command(java, libs, layout, ["kafka.tools.StorageTool", "random-uuid"])
+    command = _java_command(
+        java,
+        libs,
+        layout,
+        ["kafka.tools.StorageTool", "random-uuid"],
+        class_data=_class_data_options(libs, layout, dump=False),
+    )
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
@@ -628,7 +692,7 @@ def start(*, data_dir: Path, port: int = 9092, timeout: float = START_TIMEOUT) -
         if not isinstance(controller_port, int):
             # The controller's address is written into the metadata log when the storage is
             # formatted, so it is chosen once and kept for the life of the data directory.
-            controller_port = port + 1 if port < 65535 and _port_free(port + 1) else _free_port()
+            controller_port = port + 1 if port < 65535 and port_is_free(port + 1) else _free_port()
         if controller_port == port:
             raise LocalKafkaError(
                 f"port {port} is this data directory's controller port; pick another --port"
@@ -650,7 +714,14 @@ def start(*, data_dir: Path, port: int = 9092, timeout: float = START_TIMEOUT) -
 
         if layout.log_file.exists():
             layout.log_file.replace(layout.log_file.with_name("kafka.log.1"))
-        command = _java_command(java, libs, layout, ["kafka.Kafka", str(layout.properties_file)])
+        _adopt_class_archive(libs, layout)
+        command = _java_command(
+            java,
+            libs,
+            layout,
+            ["kafka.Kafka", str(layout.properties_file)],
+            class_data=_class_data_options(libs, layout, dump=True),
+        )
         log.info("Starting Kafka on %s:%d (data in %s)", HOST, port, layout.data_dir)
         with layout.log_file.open("ab") as output:
             process = subprocess.Popen(
@@ -703,6 +774,9 @@ def stop(*, data_dir: Path, timeout: float = STOP_TIMEOUT) -> str:
         began = time.monotonic()
         clean = _terminate(pid, timeout)
         layout.pid_file.unlink(missing_ok=True)
+        libs = KAFKA_DEPLOY_DIR / "libs"
+        if clean and libs.is_dir():
+            _adopt_class_archive(libs, layout)
     took = time.monotonic() - began
     if not clean:
         return (
