@@ -349,11 +349,18 @@ def ensure_ports_free(ports: Mapping[str, int]) -> None:
     for role, port in ports.items():
         if not 0 < port < 65536:
             raise LocalKafkaError(f"the {role} port must be between 1 and 65535, not {port}")
-        if not port_is_free(port):
-            raise LocalKafkaError(
-                f"{HOST}:{port} ({role} port) is already in use by another program: stop it "
-                "or pick another port with `ledgerlink kafka start --port N`"
+        if port_is_free(port):
+            continue
+        if role == "controller":
+            remedy = (
+                "this data directory keeps the controller port it was formatted with: stop "
+                "that program, or use another --data-dir"
             )
+        else:
+            remedy = "stop it or pick another port with `ledgerlink kafka start --port N`"
+        raise LocalKafkaError(
+            f"{HOST}:{port} ({role} port) is already in use by another program: {remedy}"
+        )
 
 
 def _load_state(layout: BrokerLayout) -> dict[str, object]:
@@ -621,6 +628,7 @@ def _wait_until_answering(
     last_error = "no answer yet"
     while True:
         if process.poll() is not None:
+            layout.pid_file.unlink(missing_ok=True)
             raise LocalKafkaError(
                 f"Kafka exited with code {process.returncode} while starting; its log "
                 f"{layout.log_file} ends with:\n{_log_tail(layout.log_file)}"
@@ -635,7 +643,7 @@ def _wait_until_answering(
     _terminate(process.pid)
     layout.pid_file.unlink(missing_ok=True)
     raise LocalKafkaError(
-        f"Kafka did not answer on {HOST}:{port} within {timeout:.0f} s ({last_error}) and was "
+        f"Kafka did not answer on {HOST}:{port} within {timeout:g} s ({last_error}) and was "
         f"stopped; its log {layout.log_file} ends with:\n{_log_tail(layout.log_file)}"
     )
 
