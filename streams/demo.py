@@ -638,11 +638,12 @@ def try_it_lines(
 ) -> list[str]:
     """What a person can do while the demo runs; keys come from ``env_file``, never shown."""
     po_api = f"{poweroffice_root}{po_sim.API_PREFIX}"
+    cb_api = f"{chargebee_root}{cb_sim.API_PREFIX}"
     sub = '-H "Ocp-Apim-Subscription-Key: $POWEROFFICE_SUBSCRIPTION_KEY"'
     lines = [
         "The demo keeps running: edit records on either side and watch them sync.",
         f"  PowerOffice Go API:  {po_api}  (token: {poweroffice_root}{po_sim.TOKEN_PATH})",
-        f"  Chargebee API:       {chargebee_root}{cb_sim.API_PREFIX}",
+        f"  Chargebee API:       {cb_api}",
         f"  worker status:       {status_url}  (and …/links)",
         "",
         f"  source {shlex.quote(str(env_file))}   # the simulators' local keys",
@@ -653,7 +654,7 @@ def try_it_lines(
         f"{sub} \\",
         "      -H 'Content-Type: application/json-patch+json' "
         '-d \'[{"op": "replace", "path": "/LastName", "value": "Ødegård"}]\'',
-        f'  curl -s -u "$CHARGEBEE_API_KEY:" {chargebee_root}{cb_sim.API_PREFIX}/customers?limit=3',
+        f'  curl -s -u "$CHARGEBEE_API_KEY:" "{cb_api}/customers?limit=3"',
     ]
     if missing_entity is not None:
         entity_id, name = missing_entity
