@@ -246,9 +246,9 @@ class Harness:
 
     @staticmethod
     def _poll_marks(status: Mapping[str, Any]) -> dict[str, int]:
-        polls = status.get("polls")
-        assert isinstance(polls, dict), f"status has no polls: {status}"
-        assert polls, f"status has no polls: {status}"
+        """`last_poll_ms` per source; empty before the first poll cycle ended."""
+        polls = status.get("polls") or {}
+        assert isinstance(polls, dict), f"status.polls is not an object: {status}"
         marks = {}
         for name, poll in polls.items():
             assert isinstance(poll, dict), f"status.polls[{name!r}] is {poll!r}"
@@ -269,13 +269,13 @@ class Harness:
                 if mark > since_ms:
                     seen.setdefault(name, set()).add(mark)
             marks = self._poll_marks(last)
-            fresh = all(len(seen.get(name, ())) >= fresh_polls for name in marks)
+            fresh = bool(marks) and all(len(seen.get(name, ())) >= fresh_polls for name in marks)
             if last.get("converged") is True and fresh:
                 return last
             await asyncio.sleep(0.1)
         raise WorkerProblem(
             f"not converged within {within:.0f} s; last status:\n"
-            f"{orjson.dumps(last, option=orjson.OPT_INDENT_2).decode()}\n"
+            f"{orjson.dumps(last).decode()}\n"
             f"worker log tail:\n{self.log_tail()}"
         )
 
