@@ -76,6 +76,31 @@ def _poll(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from streams.settings import load_settings
+    from streams.worker import run_worker
+
+    return run_worker(load_settings(), loglevel="debug" if args.verbose else "info")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streams import inspect
+    from streams.settings import load_settings
+
+    port = load_settings().web_port
+    path = "/ledgerlink/status" if args.command == "status" else "/ledgerlink/links"
+    data = inspect.fetch(port, path)
+    if args.json:
+        print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+    elif args.command == "status":
+        print(inspect.format_status(data))
+    else:
+        print(inspect.format_links(data))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from streams import settings as defaults
 
@@ -118,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--system", choices=["poweroffice", "chargebee"], help="only this system")
     poll.add_argument("--page-size", type=int, default=None, help="records per API page")
     poll.set_defaults(handler=_poll)
+
+    worker = commands.add_parser(
+        "worker", help="the production process: pollers, join and sink agents (Faust)"
+    )
+    worker.set_defaults(handler=_worker)
+    for name, text in (
+        ("status", "counts per flow, last polls, dead letters, action items, conflicts"),
+        ("links", "the table of linked records"),
+    ):
+        sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
+        sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
+        sub.set_defaults(handler=_inspect)
     return parser
 
 

@@ -50,6 +50,8 @@ class Settings:
     connection_id: str
     kafka_bootstrap_servers: str
     topic_prefix: str
+    partitions: int
+    replication_factor: int
     data_dir: Path
     poll_interval: float
     web_port: int
@@ -146,6 +148,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         connection_id=connection_id,
         kafka_bootstrap_servers=_bootstrap(env),
         topic_prefix=topic_prefix,
+        partitions=int(_number(env, "LEDGERLINK_PARTITIONS", 1, minimum=1)),
+        replication_factor=int(_number(env, "LEDGERLINK_REPLICATION_FACTOR", 1, minimum=1)),
         data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),

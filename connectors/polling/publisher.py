@@ -57,6 +57,9 @@ class ChangePublisher:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    def on_acknowledged(self, partition: int, offset: int) -> None:
+        """Called for every acknowledged event; a hook for progress tracking."""
+
     async def publish(self, events: Sequence[ChangeEvent]) -> None:
         if not events:
             return
@@ -65,7 +68,8 @@ class ChangePublisher:
                 await self._producer.send(self.topic, value=event.to_bytes(), key=event.key)
                 for event in events
             ]
-            await asyncio.gather(*futures)
+            for metadata in await asyncio.gather(*futures):
+                self.on_acknowledged(metadata.partition, metadata.offset)
         except KafkaError as exc:
             raise PublishError(
                 f"Kafka did not acknowledge {len(events)} change event(s) on {self.topic!r}: {exc}"

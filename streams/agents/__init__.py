@@ -1,0 +1,1 @@
+"""The Faust agents: `join` (change events → upsert commands) and the two sinks."""

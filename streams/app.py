@@ -1,0 +1,300 @@
+"""Builds the Faust app of one worker: topics, the two tables, the join and sink agents,
+the poll task and the status pages. Nothing here runs until a `faust.Worker` starts it.
+
+State (design §3): the link table (`links`) and the report table (`reports`) are Faust
+tables on RocksDB through rocksdict, changelogged to Kafka and recovered from there after
+a restart or a lost disk. Every topic is keyed by the connection id, and all topics and
+tables have the same number of partitions, so a connection's events, upserts and state
+share one partition and one worker. No global tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from connectors.chargebee.client import ChargebeeClient
+from connectors.chargebee.poller import chargebee_sources
+from connectors.exceptions import TransientApiError
+from connectors.polling.publisher import ChangePublisher
+from connectors.polling.runner import ChangeSource
+from connectors.polling.store import CursorStore
+from connectors.poweroffice.client import PowerOfficeClient
+from connectors.poweroffice.poller import poweroffice_sources
+from mappings import Flow, load_flows
+from streams.commands import Upsert
+from streams.events import ChangeEvent, EventDecodeError
+from streams.links import LinkTable
+from streams.polling import poll_cycle
+from streams.reports import ReportBook
+from streams.runtime import Runtime
+from streams.settings import Settings
+from streams.sinks import SinkResult, Sinks
+from streams.status import links_view, status_view
+from streams.sync.join import Joiner
+from streams.sync.staging import StagedMapping
+from streams.topics import TopicNames
+
+__all__ = ["Engine", "build_engine", "now_ms"]
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class ConnectionClients:
+    """The API clients of one connection, made in the worker's event loop on first use."""
+
+    settings: Settings
+    _poweroffice: PowerOfficeClient | None = None
+    _chargebee: ChargebeeClient | None = None
+
+    @property
+    def poweroffice(self) -> PowerOfficeClient:
+        if self._poweroffice is None:
+            po = self.settings.poweroffice
+            self._poweroffice = PowerOfficeClient(
+                base_url=po.base_url,
+                token_url=po.token_url,
+                application_key=po.application_key,
+                client_key=po.client_key,
+                subscription_key=po.subscription_key,
+                requests_per_second=po.requests_per_second,
+            )
+        return self._poweroffice
+
+    @property
+    def chargebee(self) -> ChargebeeClient:
+        if self._chargebee is None:
+            cb = self.settings.chargebee
+            self._chargebee = ChargebeeClient(
+                site=cb.site,
+                api_key=cb.api_key,
+                base_url=cb.base_url,
+                requests_per_minute=cb.requests_per_minute,
+            )
+        return self._chargebee
+
+    async def aclose(self) -> None:
+        if self._poweroffice is not None:
+            await self._poweroffice.aclose()
+        if self._chargebee is not None:
+            await self._chargebee.aclose()
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    app: faust.App
+    names: TopicNames
+    flows: Sequence[Flow]
+    runtime: Runtime = field(default_factory=Runtime)
+
+    @property
+    def connection(self) -> str:
+        return self.settings.connection_id
+
+
+def _broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap.split(","))
+
+
+async def _until_done(
+    what: str, attempt: Callable[[], Awaitable[SinkResult]], *, cap: float = 30.0
+) -> SinkResult:
+    """Retry a sink write through transient failures: a command is never dropped."""
+    delay = 1.0
+    while True:
+        try:
+            return await attempt()
+        except TransientApiError as exc:
+            log.warning("%s failed (%s); retrying in %.0fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(cap, delay * 2)
+
+
+def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> Engine:
+    flows = list(flows) if flows is not None else load_flows()
+    names = TopicNames(settings.topic_prefix)
+    partitions = settings.partitions
+    app = faust.App(
+        names.app_id,
+        broker=_broker_url(settings.kafka_bootstrap_servers),
+        store="rocksdb://",
+        datadir=str(settings.data_dir / "faust"),
+        topic_partitions=partitions,
+        topic_replication_factor=settings.replication_factor,
+        web_enabled=True,
+        web_bind="127.0.0.1",
+        web_port=settings.web_port,
+        web_host="127.0.0.1",
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,  # every effect is idempotent; shutdown need not drain
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_standby_replicas=0,
+    )
+    engine = Engine(settings=settings, app=app, names=names, flows=flows)
+
+    def topic(name: str) -> Any:
+        return app.topic(
+            name,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=partitions,
+        )
+
+    changes = topic(names.changes)
+    upserts_cb = topic(names.upserts_chargebee)
+    upserts_po = topic(names.upserts_poweroffice)
+    deadletters = topic(names.deadletters)
+    actions = topic(names.actions)
+    # Keys are text and values JSON objects: the app's default JSON serializer.
+    links_table = app.Table("links", partitions=partitions, key_type=str)
+    reports_table = app.Table("reports", partitions=partitions, key_type=str)
+    links = LinkTable(links_table)
+    reports = ReportBook(reports_table)
+    flow_map = {flow.name: flow for flow in flows}
+    sinks = Sinks(flows=flow_map, links=links, reports=reports, clock_ms=now_ms)
+    clients = ConnectionClients(settings)
+    runtime = engine.runtime
+
+    async def send(target: Any, key: bytes, value: bytes) -> Any:
+        return await target.send(key=key, value=value)
+
+    @app.agent(changes, name="ledgerlink.join")
+    async def join(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            try:
+                change = ChangeEvent.from_bytes(event.value)
+            except EventDecodeError as exc:
+                log.error(
+                    "skipping a message that is not a change event at %s: %s", message.offset, exc
+                )
+                continue
+            async with sinks.lock(change.connection):
+                staged_links = StagedMapping(links_table)
+                staged_reports = StagedMapping(reports_table)
+                joiner = Joiner(
+                    flows, LinkTable(staged_links), ReportBook(staged_reports), clock_ms=now_ms
+                )
+                result = joiner.join(change)
+                commands = []  # consumed by our sinks: tracked for convergence
+                reports_sent = []
+                for upsert in result.upserts:
+                    target = upserts_cb if upsert.target == "chargebee" else upserts_po
+                    commands.append(await send(target, upsert.key, upsert.to_bytes()))
+                for letter in result.dead_letters:
+                    reports_sent.append(await send(deadletters, change.key, letter.to_bytes()))
+                for item in result.actions:
+                    reports_sent.append(await send(actions, change.key, item.to_bytes()))
+                for future in commands:
+                    metadata = await future
+                    runtime.record_sent(metadata.topic, metadata.partition, metadata.offset)
+                for future in reports_sent:
+                    await future
+                staged_links.commit()
+                staged_reports.commit()
+            if result.dropped:
+                log.debug("%s %s: %s", change.record_key, change.op, result.dropped)
+            runtime.record_done(message.topic, message.partition, message.offset)
+
+    async def write(upsert: Upsert) -> SinkResult:
+        if upsert.target == "chargebee":
+            return await sinks.to_chargebee(upsert, clients.chargebee)
+        return await sinks.to_poweroffice(upsert, clients.poweroffice)
+
+    async def sink_loop(stream: Any, system: str) -> None:
+        async for event in stream.events():
+            message = event.message
+            upsert = Upsert.from_bytes(event.value)
+            result = await _until_done(
+                f"{system} write for {upsert.left_key}", functools.partial(write, upsert)
+            )
+            if result.dead_letter is not None:
+                await (await send(deadletters, upsert.key, result.dead_letter.to_bytes()))
+            if result.action is not None:
+                await (await send(actions, upsert.key, result.action.to_bytes()))
+            if result.wrote:
+                log.info(
+                    "%s: wrote %s to %s",
+                    upsert.left_key,
+                    ", ".join(result.plan.write) if result.plan else "",
+                    system,
+                )
+            runtime.record_done(message.topic, message.partition, message.offset)
+
+    @app.agent(upserts_cb, name="ledgerlink.sink.chargebee")
+    async def sink_chargebee(stream: Any) -> None:
+        await sink_loop(stream, "chargebee")
+
+    @app.agent(upserts_po, name="ledgerlink.sink.poweroffice")
+    async def sink_poweroffice(stream: Any) -> None:
+        await sink_loop(stream, "poweroffice")
+
+    async def poll() -> None:
+        sources: list[ChangeSource] = [
+            *poweroffice_sources(clients.poweroffice),
+            *chargebee_sources(clients.chargebee),
+        ]
+        publisher = TrackingPublisher(settings.kafka_bootstrap_servers, names.changes, runtime)
+        await publisher.start()
+        store = CursorStore(settings.cursor_dir)
+        try:
+            while True:
+                results = await poll_cycle(
+                    sources, connection=settings.connection_id, store=store, sink=publisher
+                )
+                runtime.record_cycle(results, at_ms=now_ms(), complete=len(results) == len(sources))
+                await asyncio.sleep(settings.poll_interval)
+        finally:
+            await publisher.stop()
+            await clients.aclose()
+
+    app.task(poll)
+
+    def _links() -> list[Any]:
+        return list(links.links(settings.connection_id))
+
+    @app.page("/ledgerlink/status")
+    async def status_page(web: Any, request: Any) -> Any:
+        conn = settings.connection_id
+        return web.json(
+            status_view(
+                connection=conn,
+                flow_names=flow_map,
+                links=_links(),
+                actions=reports.actions(conn),
+                dead_letters=len(reports.entries(conn, "dead-letter")),
+                conflicts=len(reports.entries(conn, "conflict")),
+                runtime=runtime,
+            )
+        )
+
+    @app.page("/ledgerlink/links")
+    async def links_page(web: Any, request: Any) -> Any:
+        return web.json(links_view(_links()))
+
+    return engine
+
+
+class TrackingPublisher(ChangePublisher):
+    """Publishes change events and remembers their offsets for the convergence check."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, runtime: Runtime) -> None:
+        super().__init__(bootstrap_servers, topic)
+        self._runtime = runtime
+
+    def on_acknowledged(self, partition: int, offset: int) -> None:
+        self._runtime.record_sent(self.topic, partition, offset)

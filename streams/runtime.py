@@ -1,0 +1,59 @@
+"""What this worker process knows about its own progress, for the status view.
+
+Offsets the process produced (change events by the pollers, upserts by the join agent)
+and offsets its agents finished; the results of the last poll cycle. From these,
+`caught_up` tells whether everything this process sent on has been processed — the
+"nothing in flight" half of convergence. Nothing here is durable: after a restart the
+pollers' first cycle and the replayed topics fill it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from connectors.polling.runner import PollResult
+
+__all__ = ["PollStatus", "Runtime"]
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(slots=True)
+class PollStatus:
+    last_poll_ms: int
+    published: int
+    read: int
+    high_water: int | None
+
+
+@dataclass
+class Runtime:
+    polls: dict[str, PollStatus] = field(default_factory=dict)
+    idle_cycles: int = 0  # consecutive full poll cycles that published nothing
+    cycles: int = 0
+    sent: dict[TopicPartition, int] = field(default_factory=dict)
+    done: dict[TopicPartition, int] = field(default_factory=dict)
+
+    def record_cycle(self, results: Sequence[PollResult], *, at_ms: int, complete: bool) -> None:
+        for result in results:
+            self.polls[f"{result.system}:{result.entity}"] = PollStatus(
+                last_poll_ms=at_ms,
+                published=result.published,
+                read=result.read,
+                high_water=result.high_water,
+            )
+        self.cycles += 1
+        quiet = complete and all(result.published == 0 for result in results)
+        self.idle_cycles = self.idle_cycles + 1 if quiet else 0
+
+    def record_sent(self, topic: str, partition: int, offset: int) -> None:
+        key = (topic, partition)
+        self.sent[key] = max(offset, self.sent.get(key, -1))
+
+    def record_done(self, topic: str, partition: int, offset: int) -> None:
+        key = (topic, partition)
+        self.done[key] = max(offset, self.done.get(key, -1))
+
+    def caught_up(self) -> bool:
+        return all(self.done.get(tp, -1) >= offset for tp, offset in self.sent.items())

@@ -1,0 +1,418 @@
+"""Joining one change event against the link table: what to write where, or nothing.
+
+`Joiner.join` is the whole decision of the join agent, as a plain method over a
+`LinkTable` and a `ReportBook` (a dict in tests, the Faust tables in the worker). It
+returns the messages to send; the agent sends them and only then commits the table
+writes, so a crash in between replays the same decision.
+
+The rules (design §1 and §2):
+- A PowerOffice Go record with no link is created in Chargebee (flows with
+  `link = "create"`) under a deterministic id, or matched to a business entity by
+  normalised name (`link = "match_by_name"`); with no such entity an action item asks a
+  person to create it, and the link is made when the entity shows up in the events.
+- A change whose version we already know (our own write, or a replay) is dropped; so is
+  one whose mapped values equal what both sides last agreed on (an echo, or an edit of an
+  unmapped field). Anything else becomes an upsert of only the changed fields.
+- A rename in PowerOffice Go of a linked business entity becomes an action item: Chargebee
+  has no API for it. A rename in Chargebee is patched into PowerOffice Go.
+- A deleted Chargebee record is unlinked and reported; its partner stays.
+- Values Chargebee cannot hold go to the dead-letter topic with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import orjson
+
+from mappings import Flow
+from streams.commands import ActionItem, DeadLetter, Upsert
+from streams.events import ChangeEvent, Op
+from streams.links import Link, LinkState, LinkTable, SideState
+from streams.reports import ReportBook
+from streams.sync.ids import chargebee_customer_id
+from streams.sync.names import normalise_name
+
+__all__ = ["JoinResult", "Joiner"]
+
+log = logging.getLogger(__name__)
+
+POWEROFFICE = "poweroffice"
+CHARGEBEE = "chargebee"
+BUSINESS_ENTITY = "business_entity"
+
+
+@dataclass(slots=True)
+class JoinResult:
+    upserts: list[Upsert] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    actions: list[ActionItem] = field(default_factory=list)
+    dropped: str | None = None  # why nothing was sent, for logs and tests
+
+
+class Joiner:
+    def __init__(
+        self,
+        flows: Sequence[Flow],
+        links: LinkTable,
+        reports: ReportBook,
+        *,
+        clock_ms: Callable[[], int],
+    ) -> None:
+        self.flows = {flow.name: flow for flow in flows}
+        self.links = links
+        self.reports = reports
+        self.clock_ms = clock_ms
+
+    # -- entry ---------------------------------------------------------------------------
+
+    def join(self, event: ChangeEvent) -> JoinResult:
+        if event.source.system == POWEROFFICE:
+            return self._join_left(event)
+        if event.source.system == CHARGEBEE:
+            return self._join_right(event)
+        return JoinResult(dropped=f"unknown system {event.source.system!r}")
+
+    def _flow_for_left(self, entity: str, record: dict[str, Any]) -> Flow | None:
+        for flow in self.flows.values():
+            if flow.left_entity == entity and flow.applies_to(record):
+                return flow
+        return None
+
+    # -- PowerOffice Go (left) -----------------------------------------------------------
+
+    def _join_left(self, event: ChangeEvent) -> JoinResult:
+        record = event.after
+        if event.op is Op.DELETE or record is None:
+            return JoinResult(dropped="PowerOffice Go deletes are found by reconciliation")
+        flow = self._flow_for_left(event.source.entity, record)
+        if flow is None:
+            return JoinResult(dropped=f"no flow for this {event.source.entity}")
+        link = self.links.get(event.connection, event.record_key)
+        if link is not None and link.flow != flow.name:
+            return JoinResult(
+                dropped=f"record moved from flow {link.flow} to {flow.name}; not supported"
+            )
+        values = flow.values_from_left(record)
+        extra = {"ContactId": record["ContactId"]} if "ContactId" in record else {}
+        left = SideState(
+            system=POWEROFFICE,
+            entity=event.source.entity,
+            id=event.source.id,
+            version=event.source.version,
+            ts_ms=event.source.ts_ms,
+            values=values,
+            extra=extra,
+        )
+        known = link.left.version if link is not None else None
+        if link is not None and known is not None and event.source.version <= known:
+            if link.state is LinkState.CREATING:
+                return self._emit_create(event, flow, link)  # replayed; the sink dedupes
+            return JoinResult(dropped="version already known (own write or replay)")
+
+        if link is None or link.state is LinkState.DEAD_LETTER:
+            if link is not None and link.left.values == values:
+                self.links.put(link.with_side(left))
+                return JoinResult(dropped="still not writable; no mapped change")
+            if flow.link == "create":
+                return self._create(event, flow, left)
+            return self._match_entity(event, flow, left, link)
+        if link.state is LinkState.AWAITING_ENTITY:
+            return self._match_entity(event, flow, left, link)
+        if link.state is LinkState.UNLINKED:
+            self.links.put(link.with_side(left))
+            return JoinResult(dropped="partner deleted; record is unlinked")
+
+        link = link.with_side(left)
+        changed = flow.changed_fields(link.synced, values)
+        if not changed:
+            self.links.put(link)
+            return JoinResult(dropped="no mapped change")
+        if flow.link == "match_by_name":
+            self.links.put(link)
+            return JoinResult(actions=[self._rename_action(event, flow, link)])
+        problems = flow.limit_violations(flow.right_update(values, changed))
+        if problems:
+            self.links.put(link)
+            return JoinResult(dead_letters=[self._dead_letter(event, flow, problems)])
+        assert link.right is not None
+        self.links.put(link)
+        return JoinResult(
+            upserts=[
+                Upsert(
+                    connection=event.connection,
+                    flow=flow.name,
+                    left_key=link.left.key,
+                    target=CHARGEBEE,
+                    entity=link.right.entity,
+                    record_id=link.right.id,
+                    fields=flow.right_update(values, changed),
+                    source_ts_ms=event.source.ts_ms,
+                    source_event_id=event.event_id,
+                    create=link.state is LinkState.CREATING,
+                )
+            ]
+        )
+
+    def _create(self, event: ChangeEvent, flow: Flow, left: SideState) -> JoinResult:
+        values = left.values or {}
+        problems = flow.limit_violations(values)
+        if problems:
+            self.links.put(
+                Link(
+                    connection=event.connection,
+                    flow=flow.name,
+                    state=LinkState.DEAD_LETTER,
+                    left=left,
+                    updated_ms=self.clock_ms(),
+                )
+            )
+            return JoinResult(dead_letters=[self._dead_letter(event, flow, problems)])
+        customer_id = chargebee_customer_id(event.connection, left.entity, left.id)
+        link = Link(
+            connection=event.connection,
+            flow=flow.name,
+            state=LinkState.CREATING,
+            left=left,
+            right=SideState(system=CHARGEBEE, entity=flow.right_entity, id=customer_id),
+            updated_ms=self.clock_ms(),
+        )
+        self.links.put(link)
+        return self._emit_create(event, flow, link)
+
+    def _emit_create(self, event: ChangeEvent, flow: Flow, link: Link) -> JoinResult:
+        assert link.right is not None
+        return JoinResult(
+            upserts=[
+                Upsert(
+                    connection=event.connection,
+                    flow=flow.name,
+                    left_key=link.left.key,
+                    target=CHARGEBEE,
+                    entity=link.right.entity,
+                    record_id=link.right.id,
+                    fields=flow.right_update(link.left.values or {}),
+                    source_ts_ms=link.left.ts_ms or event.source.ts_ms,
+                    source_event_id=event.event_id,
+                    create=True,
+                )
+            ]
+        )
+
+    def _match_entity(
+        self, event: ChangeEvent, flow: Flow, left: SideState, link: Link | None
+    ) -> JoinResult:
+        conn = event.connection
+        name = (left.values or {}).get("name", "")
+        wanted = normalise_name(name)
+        if link is not None and link.left.values:
+            before = normalise_name(link.left.values.get("name", ""))
+            if before != wanted:
+                self._unwait(conn, before, left.key)
+        entity = self.links.entity_by_name(conn, wanted)
+        if entity is not None and not self._entity_taken(conn, entity["id"]):
+            linked = Link(
+                connection=conn,
+                flow=flow.name,
+                state=LinkState.LINKED,
+                left=left,
+                right=SideState(
+                    system=CHARGEBEE,
+                    entity=BUSINESS_ENTITY,
+                    id=entity["id"],
+                    values={"name": entity["name"]},
+                ),
+                synced=left.values,
+                updated_ms=self.clock_ms(),
+            )
+            self.links.put(linked)
+            self._unwait(conn, wanted, left.key)
+            return JoinResult(actions=self._resolve(conn, f"create-entity:{left.key}"))
+        self.links.put(
+            Link(
+                connection=conn,
+                flow=flow.name,
+                state=LinkState.AWAITING_ENTITY,
+                left=left,
+                updated_ms=self.clock_ms(),
+            )
+        )
+        self.links.set_waiting(conn, wanted, [*self.links.waiting(conn, wanted), left.key])
+        action = ActionItem(
+            connection=conn,
+            id=f"create-entity:{left.key}",
+            kind="create_business_entity",
+            message=f"create business entity '{name}' in Chargebee",
+            flow=flow.name,
+            record_key=left.key,
+            name=name,
+            at_ms=self.clock_ms(),
+        )
+        known = self.reports.action(conn, action.id)
+        if known is not None and known.message == action.message and not known.resolved:
+            return JoinResult(dropped="still waiting for the business entity")
+        self.reports.put_action(action)
+        return JoinResult(actions=[action])
+
+    def _entity_taken(self, connection: str, entity_id: str) -> bool:
+        return (
+            self.links.left_for(connection, f"{CHARGEBEE}:{BUSINESS_ENTITY}:{entity_id}")
+            is not None
+        )
+
+    def _unwait(self, connection: str, normalised: str, left_key: str) -> None:
+        waiting = self.links.waiting(connection, normalised)
+        if left_key in waiting:
+            self.links.set_waiting(connection, normalised, [k for k in waiting if k != left_key])
+
+    def _resolve(self, connection: str, action_id: str) -> list[ActionItem]:
+        item = self.reports.action(connection, action_id)
+        if item is None or item.resolved:
+            return []
+        done = replace(item, resolved=True, at_ms=self.clock_ms())
+        self.reports.put_action(done)
+        return [done]
+
+    def _rename_action(self, event: ChangeEvent, flow: Flow, link: Link) -> ActionItem:
+        new_name = (link.left.values or {}).get("name", "")
+        old_name = ((link.right.values if link.right else None) or {}).get("name", "")
+        action = ActionItem(
+            connection=event.connection,
+            id=f"rename-entity:{link.left.key}",
+            kind="rename_business_entity",
+            message=f"rename business entity '{old_name}' to '{new_name}' in Chargebee",
+            flow=flow.name,
+            record_key=link.left.key,
+            name=new_name,
+            at_ms=self.clock_ms(),
+        )
+        self.reports.put_action(action)
+        return action
+
+    def _dead_letter(self, event: ChangeEvent, flow: Flow, problems: list[str]) -> DeadLetter:
+        reason = "; ".join(problems)
+        self.reports.dead_letter(event.connection, event.event_id, reason, event.record_key)
+        log.warning("dead letter %s (%s): %s", event.record_key, flow.name, reason)
+        return DeadLetter(
+            connection=event.connection,
+            reason=reason,
+            flow=flow.name,
+            record_key=event.record_key,
+            event=_event_json(event),
+            at_ms=self.clock_ms(),
+        )
+
+    # -- Chargebee (right) ---------------------------------------------------------------
+
+    def _join_right(self, event: ChangeEvent) -> JoinResult:
+        conn = event.connection
+        record = event.after if event.after is not None else (event.before or {})
+        if event.source.entity == BUSINESS_ENTITY:
+            self._learn_entity(event, record)
+        left_key = self.links.left_for(conn, event.record_key)
+        if left_key is None:
+            if event.source.entity == BUSINESS_ENTITY and event.op is not Op.DELETE:
+                return self._link_waiting(event, record)
+            return JoinResult(dropped="not linked (creates go PowerOffice Go → Chargebee)")
+        link = self.links.get(conn, left_key)
+        if link is None or link.right is None:
+            return JoinResult(dropped="dangling index entry")
+        flow = self.flows[link.flow]
+        if event.op is Op.DELETE:
+            return self._unlink(event, flow, link)
+        known = link.right.version
+        if known is not None and event.source.version <= known:
+            return JoinResult(dropped="version already known (own write or replay)")
+        values = flow.values_from_right(record)
+        link = link.with_side(
+            replace(
+                link.right, version=event.source.version, ts_ms=event.source.ts_ms, values=values
+            )
+        )
+        if link.state is LinkState.UNLINKED:
+            self.links.put(link)
+            return JoinResult(dropped="record is unlinked")
+        if link.left.values == values:
+            resolved = self._resolve(conn, f"rename-entity:{link.left.key}")
+            self.links.put(replace(link, synced=values, state=LinkState.LINKED))
+            return JoinResult(actions=resolved, dropped=None if resolved else "sides agree")
+        changed = flow.changed_fields(link.synced, values)
+        if not changed:
+            self.links.put(link)
+            return JoinResult(dropped="no mapped change")
+        self.links.put(link)
+        return JoinResult(
+            upserts=[
+                Upsert(
+                    connection=conn,
+                    flow=flow.name,
+                    left_key=link.left.key,
+                    target=POWEROFFICE,
+                    entity=link.left.entity,
+                    record_id=link.left.id,
+                    fields={f: values[f] for f in changed},
+                    source_ts_ms=event.source.ts_ms,
+                    source_event_id=event.event_id,
+                    extra=link.left.extra,
+                )
+            ]
+        )
+
+    def _learn_entity(self, event: ChangeEvent, record: dict[str, Any]) -> None:
+        if event.op is Op.DELETE:
+            self.links.forget_entity(event.connection, event.source.id)
+            return
+        name = str(record.get("name") or "")
+        self.links.remember_entity(event.connection, event.source.id, name, normalise_name(name))
+
+    def _link_waiting(self, event: ChangeEvent, record: dict[str, Any]) -> JoinResult:
+        conn = event.connection
+        wanted = normalise_name(str(record.get("name") or ""))
+        for left_key in self.links.waiting(conn, wanted):
+            link = self.links.get(conn, left_key)
+            if link is None or link.state is not LinkState.AWAITING_ENTITY:
+                continue
+            linked = replace(
+                link,
+                state=LinkState.LINKED,
+                right=SideState(
+                    system=CHARGEBEE,
+                    entity=BUSINESS_ENTITY,
+                    id=event.source.id,
+                    version=event.source.version,
+                    ts_ms=event.source.ts_ms,
+                    values={"name": str(record.get("name") or "")},
+                ),
+                synced=link.left.values,
+                updated_ms=self.clock_ms(),
+            )
+            self.links.put(linked)
+            self._unwait(conn, wanted, left_key)
+            return JoinResult(actions=self._resolve(conn, f"create-entity:{left_key}"))
+        return JoinResult(dropped="no record waits for a business entity of this name")
+
+    def _unlink(self, event: ChangeEvent, flow: Flow, link: Link) -> JoinResult:
+        assert link.right is not None
+        self.links.put(replace(link, state=LinkState.UNLINKED, updated_ms=self.clock_ms()))
+        self.links.forget_right(event.connection, link.right.key)
+        action = ActionItem(
+            connection=event.connection,
+            id=f"deleted:{link.right.key}",
+            kind="record_deleted",
+            message=(
+                f"Chargebee {link.right.entity} {link.right.id} was deleted; PowerOffice Go "
+                f"{link.left.entity} {link.left.id} stays and is no longer synced"
+            ),
+            flow=flow.name,
+            record_key=link.left.key,
+            at_ms=self.clock_ms(),
+        )
+        self.reports.put_action(action)
+        return JoinResult(actions=[action])
+
+
+def _event_json(event: ChangeEvent) -> dict[str, Any]:
+    return dict(orjson.loads(event.to_bytes()))

@@ -1,0 +1,79 @@
+"""Creating ledgerlink's topics before the worker subscribes to them.
+
+Faust assigns only topics that exist when the consumer group forms; a topic created
+later (by the first produce) would never be assigned. So the worker makes sure its
+topics exist, with the configured partition count, before Faust starts. Existing topics
+are left alone; a partition count that differs from the setting is an error, because the
+tables must have as many partitions as their source topics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from connectors.exceptions import ConfigError, LedgerlinkError
+
+__all__ = ["TopicSetupError", "ensure_topics"]
+
+log = logging.getLogger(__name__)
+
+
+class TopicSetupError(LedgerlinkError):
+    """Kafka could not be reached or refused to create a topic."""
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    replication_factor: int,
+    attempts: int = 10,
+) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    for attempt in range(attempts):
+        try:
+            await admin.start()
+            break
+        except KafkaError as exc:
+            if attempt + 1 == attempts:
+                raise TopicSetupError(
+                    f"cannot reach Kafka at {bootstrap_servers}: {exc}; check "
+                    "KAFKA_BOOTSTRAP_SERVERS and that the broker runs"
+                ) from exc
+            await asyncio.sleep(1.0)
+    try:
+        wanted = list(names)
+        existing = set(await admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name, num_partitions=partitions, replication_factor=replication_factor
+                        )
+                        for name in missing
+                    ]
+                )
+                log.info("created topics %s", ", ".join(missing))
+            except TopicAlreadyExistsError:
+                pass  # another worker was quicker
+        described = await admin.describe_topics(wanted)
+        for topic in described:
+            count = len(topic.get("partitions") or [])
+            if count and count != partitions:
+                raise ConfigError(
+                    "LEDGERLINK_PARTITIONS",
+                    f"is {partitions} but topic {topic['topic']!r} has {count} partitions; "
+                    "they must match",
+                )
+    except KafkaError as exc:
+        raise TopicSetupError(f"could not create ledgerlink's topics: {exc}") from exc
+    finally:
+        await admin.close()

@@ -1,0 +1,36 @@
+"""The names of ledgerlink's topics (docs/worker.md); every one keyed by the connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["TopicNames"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    prefix: str = ""
+
+    @property
+    def changes(self) -> str:
+        return f"{self.prefix}changes"
+
+    @property
+    def upserts_chargebee(self) -> str:
+        return f"{self.prefix}upserts.chargebee"
+
+    @property
+    def upserts_poweroffice(self) -> str:
+        return f"{self.prefix}upserts.poweroffice"
+
+    @property
+    def deadletters(self) -> str:
+        return f"{self.prefix}deadletters"
+
+    @property
+    def actions(self) -> str:
+        return f"{self.prefix}actions"
+
+    @property
+    def app_id(self) -> str:
+        return f"{self.prefix}ledgerlink"
