@@ -1,1 +1,0 @@
-"""The Faust agents: `join` (change events → upsert commands) and the two sinks."""
