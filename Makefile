@@ -21,7 +21,8 @@ lint: install
 	$(BIN)/mypy .
 
 # Everything CI runs: lint, types, unit tests and integration tests against real Kafka
-# (started by tests/conftest.py through `ledgerlink kafka start`) and the simulators.
+# (started by tests/conftest.py with streams.localkafka, as `ledgerlink kafka start` does)
+# and the simulators.
 test: lint
 	$(BIN)/pytest
 

@@ -63,6 +63,14 @@ class ChargebeeLister(Protocol):
     ) -> Page: ...
 
 
+def _updated(record: Mapping[str, Any]) -> int:
+    """`updated_at`, or `created_at` for old records that never got an `updated_at`."""
+    value = record.get("updated_at")
+    if value is None:
+        value = record.get("created_at") or 0
+    return int(value)
+
+
 def _version(record: Mapping[str, Any], fallback_seconds: int) -> int:
     version = record.get("resource_version")
     return int(version) if version is not None else fallback_seconds * 1000
@@ -96,13 +104,13 @@ class CustomerChangeSource:
                 return
 
     def mark(self, record: Mapping[str, Any]) -> RecordMark:
-        updated = int(record["updated_at"])
+        updated = _updated(record)
         return RecordMark(id=str(record["id"]), version=_version(record, updated), position=updated)
 
     def to_event(
         self, record: Mapping[str, Any], *, connection: str, observed_ms: int
     ) -> ChangeEvent:
-        updated = int(record["updated_at"])
+        updated = _updated(record)
         deleted = bool(record.get("deleted"))
         if deleted:
             op = Op.DELETE

@@ -168,3 +168,23 @@ async def test_an_event_read_twice_in_the_overlap_is_published_once(tmp_path):
     sink = Sink()
     await poll_once(source, connection="c", store=store, sink=sink)
     assert sink.events == []
+
+
+async def test_a_customer_without_updated_at_is_read_on_the_first_poll(tmp_path):
+    old = customer(5, 1_600_000_000)
+    del old["updated_at"]
+    client = FakeChargebee([], [])
+    client.customers = [old]
+    sink = Sink()
+    source = CustomerChangeSource(client)
+    client.list_customers_page = _first_page_only(old)  # type: ignore[method-assign]
+    await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=sink)
+    assert [e.source.id for e in sink.events] == ["cus_5"]
+    assert sink.events[0].source.ts_ms == old["created_at"] * 1000
+
+
+def _first_page_only(record: dict[str, Any]):
+    async def list_page(**_: Any) -> Page:
+        return Page(items=[record], next_offset=None)
+
+    return list_page
