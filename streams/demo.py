@@ -57,6 +57,7 @@ from streams.progress import (
     format_action_items,
     format_dead_letters,
     format_links_table,
+    format_pending,
     format_progress,
     progress_from_status,
 )
@@ -544,6 +545,8 @@ async def _wait_until_converged(
 ) -> dict[str, Any]:
     display = ProgressDisplay(running.out, interactive=running.out.isatty())
     deadline = running.worker_started + running.options.timeout
+    line = "the worker never answered"
+    pending = "unknown"
     try:
         async for status in _statuses(running, client):
             elapsed = time.monotonic() - running.worker_started
@@ -552,6 +555,7 @@ async def _wait_until_converged(
             else:
                 progress = progress_from_status(status)
                 line = format_progress(progress, totals, elapsed)
+                pending = format_pending(status)
                 if _done(progress):
                     display.show(line, force=True)
                     return status
@@ -559,8 +563,8 @@ async def _wait_until_converged(
             if time.monotonic() >= deadline:
                 raise WorkerFailed(
                     f"the sync did not converge within {running.options.timeout:.0f} s "
-                    f"(--timeout); the last lines of {running.worker_log}:\n"
-                    f"{log_tail(running.worker_log)}"
+                    f"(--timeout); last: {line}; pending: {pending}; "
+                    f"the last lines of {running.worker_log}:\n{log_tail(running.worker_log)}"
                 )
     finally:
         display.close()

@@ -25,6 +25,7 @@ __all__ = [
     "format_action_items",
     "format_dead_letters",
     "format_links_table",
+    "format_pending",
     "format_progress",
     "progress_from_status",
 ]
@@ -111,6 +112,16 @@ def format_progress(progress: Progress, totals: Totals, elapsed: float) -> str:
         f"actions {progress.open_actions}  dead letters {progress.dead_letters}  "
         f"conflicts {progress.conflicts}  [{elapsed:.1f} s]"
     )
+
+
+def format_pending(status: Mapping[str, Any]) -> str:
+    """`person_customer 1, company 2` — the flows still waiting, or `nothing`."""
+    waiting = [
+        f"{name} {_int(counts.get('pending'))}"
+        for name, counts in sorted(_flows(status).items())
+        if isinstance(counts, Mapping) and _int(counts.get("pending")) > 0
+    ]
+    return ", ".join(waiting) or "nothing"
 
 
 # -- the report -----------------------------------------------------------------------------

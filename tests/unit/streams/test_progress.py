@@ -12,6 +12,7 @@ from streams.progress import (
     format_action_items,
     format_dead_letters,
     format_links_table,
+    format_pending,
     format_progress,
     progress_from_status,
 )
@@ -186,3 +187,8 @@ def test_display_prints_plain_lines_every_few_seconds_off_a_terminal():
     display.show("forced", force=True)
     display.close()
     assert out.getvalue() == "first\nsecond\nforced\n"
+
+
+def test_pending_names_the_flows_still_waiting():
+    assert format_pending(STATUS) == "company 1, contact_person 5, employee 3"
+    assert format_pending({"flows": {"employee": {"linked": 3, "pending": 0}}}) == "nothing"
