@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
 
 __all__ = ["TokenBucket", "TokenBucketRegistry", "budget_key"]
@@ -24,8 +25,12 @@ class TokenBucket:
 
     Implemented as a generic cell-rate schedule: each `acquire` reserves the next free slot
     and sleeps until it, so callers are served in arrival order without a lock (and the bucket
-    is not bound to one event loop). With ``capacity`` 1 the requests are spread evenly,
-    which keeps any sliding one-second window at or under ``rate``.
+    is not bound to one event loop). With ``capacity`` 1 the requests are spread evenly.
+
+    Slots alone do not bound what leaves the process: when the event loop stalls, callers
+    whose slots passed meanwhile all wake at once. So `acquire` also keeps the actual grant
+    times of the last second and never grants more than ``rate`` (at least one) in any
+    sliding second, which is how the APIs count.
     """
 
     def __init__(
@@ -45,6 +50,8 @@ class TokenBucket:
         self._tolerance = (capacity - 1.0) * self._interval
         self._clock = clock
         self._next_slot = clock()
+        self._per_second = max(1, int(rate))
+        self._granted: deque[float] = deque()
 
     def reserve(self) -> float:
         """Reserve the next slot; return how many seconds to wait for it (0 when free now)."""
@@ -58,11 +65,26 @@ class TokenBucket:
         resume = self._clock() + seconds
         self._next_slot = max(self._next_slot, resume + self._tolerance)
 
+    def _window_wait(self) -> float:
+        """Seconds until a grant keeps the last sliding second within the rate (0: grant now)."""
+        now = self._clock()
+        while self._granted and self._granted[0] <= now - 1.0:
+            self._granted.popleft()
+        if len(self._granted) < self._per_second:
+            self._granted.append(now)
+            return 0.0
+        return self._granted[0] + 1.0 - now
+
     async def acquire(self) -> None:
         """Wait for one slot of the budget."""
         delay = self.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
+        while True:
+            wait = self._window_wait()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
 
 def budget_key(*parts: str) -> str:

@@ -62,3 +62,14 @@ def test_the_registry_shares_one_bucket_per_budget():
 
 def test_budget_keys_do_not_contain_the_secret():
     assert "sub-key-secret" not in budget_key("poweroffice", "sub-key-secret")
+
+
+async def test_callers_waking_together_after_a_stall_stay_within_a_second_of_grants():
+    clock = FakeClock()
+    bucket = TokenBucket(5, clock=clock)
+    for _ in range(5):
+        bucket.reserve()  # five slots handed out…
+    clock.now += 10  # …then the loop stalled past all of them
+    granted = [bucket._window_wait() for _ in range(6)]
+    assert granted[:5] == [0.0] * 5
+    assert granted[5] == pytest.approx(1.0)
