@@ -216,7 +216,9 @@ class Harness:
             text = self.log_path.read_text(errors="replace")
         except FileNotFoundError:
             return "(no worker log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(worker log is empty)"
+        # Faust's start-up tables (lines of '|' and '+') would crowd out what matters.
+        kept = [line for line in text.splitlines() if not line.lstrip().startswith(("|", "+"))]
+        return "\n".join(kept[-lines:]) or "(worker log is empty)"
 
     # -- what the worker reports over HTTP ---------------------------------------------------
 
