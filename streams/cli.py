@@ -101,6 +101,21 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from streams import demo
+
+    return demo.run(
+        until_synced=args.until_synced,
+        data_dir=Path(args.data_dir),
+        poweroffice_port=args.poweroffice_port,
+        chargebee_port=args.chargebee_port,
+        web_port=args.web_port,
+        kafka_port=args.kafka_port,
+        keep_kafka=args.keep_kafka,
+        timeout=args.timeout,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from streams import settings as defaults
 
@@ -155,6 +170,35 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
         sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
         sub.set_defaults(handler=_inspect)
+
+    demo = commands.add_parser(
+        "demo", help="local Kafka, both simulators with sample data and the worker, in one go"
+    )
+    demo.add_argument(
+        "--until-synced", action="store_true", help="exit 0 once everything has converged"
+    )
+    demo.add_argument("--data-dir", default="./var/demo", help="default ./var/demo")
+    demo.add_argument("--poweroffice-port", type=int, default=8101, help="default 8101")
+    demo.add_argument("--chargebee-port", type=int, default=8102, help="default 8102")
+    demo.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        help="the worker's status port (default $LEDGERLINK_WEB_PORT, else 6066)",
+    )
+    demo.add_argument(
+        "--kafka-port",
+        type=int,
+        default=9092,
+        help="port of the local broker, started unless KAFKA_BOOTSTRAP_SERVERS is set",
+    )
+    demo.add_argument(
+        "--keep-kafka", action="store_true", help="leave the local broker running at the end"
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the sync (default 300)"
+    )
+    demo.set_defaults(handler=_demo)
     return parser
 
 
