@@ -222,6 +222,10 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
             result = await _until_done(
                 f"{system} write for {upsert.left_key}", functools.partial(write, upsert)
             )
+            if result.counter is not None:
+                back = upserts_cb if result.counter.target == "chargebee" else upserts_po
+                metadata = await (await send(back, result.counter.key, result.counter.to_bytes()))
+                runtime.record_sent(metadata.topic, metadata.partition, metadata.offset)
             if result.dead_letter is not None:
                 await (await send(deadletters, upsert.key, result.dead_letter.to_bytes()))
             if result.action is not None:

@@ -82,6 +82,7 @@ class SinkResult:
     dead_letter: DeadLetter | None = None
     action: ActionItem | None = None
     skipped: str | None = None
+    counter: Upsert | None = None  # the target won a conflict: carry its value back
 
 
 @dataclass(slots=True)
@@ -107,8 +108,14 @@ class Sinks:
 
     # -- Chargebee -------------------------------------------------------------------------
 
+    async def _link(self, upsert: Upsert) -> Link | None:
+        # The join agent commits a link only after its upsert was acknowledged, and holds
+        # this lock until then: without it a fast sink could miss a link being made.
+        async with self.lock(upsert.connection):
+            return self.links.get(upsert.connection, upsert.left_key)
+
     async def to_chargebee(self, upsert: Upsert, client: ChargebeeWriter) -> SinkResult:
-        link = self.links.get(upsert.connection, upsert.left_key)
+        link = await self._link(upsert)
         if link is None or link.right is None or link.state is LinkState.UNLINKED:
             return SinkResult(skipped="no live link")
         flow = self.flows[upsert.flow]
@@ -160,12 +167,12 @@ class Sinks:
             values=flow.values_from_right(record),
         )
         await self._record(upsert, plan, observed, right_side=True)
-        return SinkResult(wrote=bool(plan.write), plan=plan)
+        return SinkResult(wrote=bool(plan.write), plan=plan, counter=_counter(upsert, plan, link))
 
     # -- PowerOffice Go --------------------------------------------------------------------
 
     async def to_poweroffice(self, upsert: Upsert, client: PowerOfficeWriter) -> SinkResult:
-        link = self.links.get(upsert.connection, upsert.left_key)
+        link = await self._link(upsert)
         if link is None or link.state is LinkState.UNLINKED:
             return SinkResult(skipped="no live link")
         flow = self.flows[upsert.flow]
@@ -204,7 +211,7 @@ class Sinks:
             values=flow.values_from_left(record),
         )
         await self._record(upsert, plan, observed, right_side=False)
-        return SinkResult(wrote=bool(plan.write), plan=plan)
+        return SinkResult(wrote=bool(plan.write), plan=plan, counter=_counter(upsert, plan, link))
 
     # -- recording outcomes ----------------------------------------------------------------
 
@@ -298,6 +305,39 @@ class Sinks:
             )
             self.reports.put_action(action)
         return SinkResult(action=action, skipped="target record is gone")
+
+
+def _counter(upsert: Upsert, plan: WritePlan, link: Link) -> Upsert | None:
+    """Where the target kept its own, later value, send that value the other way.
+
+    The sink has just read (and recorded) the target's version, so the target's own change
+    event may now be dropped as known; this upsert carries the winning value instead.
+    """
+    if not plan.kept:
+        return None
+    target_ts = max(c.target_ts_ms for c in plan.conflicts if c.field in plan.kept)
+    if upsert.target == "chargebee":
+        target, entity, record_id, extra = (
+            "poweroffice",
+            link.left.entity,
+            link.left.id,
+            link.left.extra,
+        )
+    else:
+        assert link.right is not None
+        target, entity, record_id, extra = "chargebee", link.right.entity, link.right.id, {}
+    return Upsert(
+        connection=upsert.connection,
+        flow=upsert.flow,
+        left_key=upsert.left_key,
+        target=target,
+        entity=entity,
+        record_id=record_id,
+        fields=dict(plan.kept),
+        source_ts_ms=target_ts,
+        source_event_id=f"{upsert.source_event_id}-kept",
+        extra=dict(extra),
+    )
 
 
 def _poweroffice_ms(record: Mapping[str, Any]) -> int:

@@ -228,3 +228,42 @@ async def test_a_customer_deleted_behind_our_back_is_unlinked_and_reported(world
     assert result.action is not None
     assert result.action.kind == "record_deleted"
     assert world.links.get(CONN, "poweroffice:Employee:7").state is LinkState.UNLINKED
+
+
+async def test_a_target_that_wins_a_conflict_sends_its_value_back(world):
+    customer_id = await world.linked()
+    po_edit = employee_record(ticks=11_000_000_000, EmailAddress="po@fjord.no")
+    world.poweroffice.records[7] = dict(po_edit)
+    cb = world.chargebee.customers[customer_id]
+    cb.update(email="cb@fjord.no", resource_version=1_200_000, updated_at=1_200)
+    # The Chargebee sink meets the older PowerOffice Go edit before the join has seen
+    # Chargebee's own change event…
+    [to_cb] = world.po_change(po_edit)
+    result = await world.sinks.to_chargebee(to_cb, world.chargebee)
+    assert result.counter is not None
+    assert result.counter.target == "poweroffice"
+    assert result.counter.fields == {"email": "cb@fjord.no"}
+    # …which is then known and dropped, so the counter upsert must carry the value.
+    assert world.cb_change(dict(cb)) == []
+    await world.sinks.to_poweroffice(result.counter, world.poweroffice)
+    assert world.poweroffice.records[7]["EmailAddress"] == "cb@fjord.no"
+    assert world.chargebee.customers[customer_id]["email"] == "cb@fjord.no"
+
+
+async def test_a_sink_waits_for_the_join_to_commit_the_link(world):
+    # The join holds the connection's lock until Kafka acknowledged the upsert and the
+    # link is committed; a sink that receives the upsert first must wait for it.
+    import asyncio
+
+    [create] = world.po_change(employee_record())
+    link = world.links.get(CONN, "poweroffice:Employee:7")
+    world.links._table.clear()  # not committed yet
+    lock = world.sinks.lock(CONN)
+    await lock.acquire()
+    task = asyncio.create_task(world.sinks.to_chargebee(create, world.chargebee))
+    await asyncio.sleep(0)
+    world.links.put(link)  # the join commits…
+    lock.release()  # …and lets go
+    result = await task
+    assert result.skipped is None
+    assert len(world.chargebee.customers) == 1
