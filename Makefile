@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint unit install
+.PHONY: demo test lint unit install
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+
+# The main job: local Kafka, both simulators with Norwegian sample data and the worker.
+# `make demo DEMO_ARGS=--until-synced` exits 0 once everything has converged.
+demo: install
+	$(BIN)/ledgerlink demo $(DEMO_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
