@@ -29,6 +29,7 @@ from connectors.polling.store import CursorStore
 from connectors.poweroffice.client import PowerOfficeClient
 from connectors.poweroffice.poller import poweroffice_sources
 from mappings import Flow, load_flows
+from streams.clients import chargebee_client, poweroffice_client
 from streams.commands import Upsert
 from streams.events import ChangeEvent, EventDecodeError
 from streams.links import LinkTable
@@ -62,27 +63,13 @@ class ConnectionClients:
     @property
     def poweroffice(self) -> PowerOfficeClient:
         if self._poweroffice is None:
-            po = self.settings.poweroffice
-            self._poweroffice = PowerOfficeClient(
-                base_url=po.base_url,
-                token_url=po.token_url,
-                application_key=po.application_key,
-                client_key=po.client_key,
-                subscription_key=po.subscription_key,
-                requests_per_second=po.requests_per_second,
-            )
+            self._poweroffice = poweroffice_client(self.settings.poweroffice)
         return self._poweroffice
 
     @property
     def chargebee(self) -> ChargebeeClient:
         if self._chargebee is None:
-            cb = self.settings.chargebee
-            self._chargebee = ChargebeeClient(
-                site=cb.site,
-                api_key=cb.api_key,
-                base_url=cb.base_url,
-                requests_per_minute=cb.requests_per_minute,
-            )
+            self._chargebee = chargebee_client(self.settings.chargebee)
         return self._chargebee
 
     async def aclose(self) -> None:
@@ -139,6 +126,10 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
         web_port=settings.web_port,
         web_host="127.0.0.1",
         broker_commit_interval=1.0,
+        # A worker that died (SIGKILL, lost host) leaves the group after 10 s instead of
+        # 60, so a restarted worker takes its partitions over quickly.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=2.0,
         stream_wait_empty=False,  # every effect is idempotent; shutdown need not drain
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,

@@ -13,14 +13,13 @@ import logging
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
-from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import chargebee_sources
 from connectors.exceptions import TransientApiError
 from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
 from connectors.polling.runner import ChangeSource, PollResult, poll_once
 from connectors.polling.store import CursorStore
-from connectors.poweroffice.client import PowerOfficeClient
 from connectors.poweroffice.poller import poweroffice_sources
+from streams.clients import chargebee_client, poweroffice_client
 from streams.settings import Settings
 
 __all__ = ["SYSTEMS", "poll_cycle", "run_polling"]
@@ -62,25 +61,11 @@ async def run_polling(
     async with AsyncExitStack() as stack:
         sources: list[ChangeSource] = []
         if "poweroffice" in systems:
-            po = settings.poweroffice
-            po_client = PowerOfficeClient(
-                base_url=po.base_url,
-                token_url=po.token_url,
-                application_key=po.application_key,
-                client_key=po.client_key,
-                subscription_key=po.subscription_key,
-                requests_per_second=po.requests_per_second,
-            )
+            po_client = poweroffice_client(settings.poweroffice)
             stack.push_async_callback(po_client.aclose)
             sources.extend(poweroffice_sources(po_client, page_size=page_size or 1000))
         if "chargebee" in systems:
-            cb = settings.chargebee
-            cb_client = ChargebeeClient(
-                site=cb.site,
-                api_key=cb.api_key,
-                base_url=cb.base_url,
-                requests_per_minute=cb.requests_per_minute,
-            )
+            cb_client = chargebee_client(settings.chargebee)
             stack.push_async_callback(cb_client.aclose)
             sources.extend(chargebee_sources(cb_client, page_size=min(page_size or 100, 100)))
         publisher = ChangePublisher(settings.kafka_bootstrap_servers, settings.changes_topic)

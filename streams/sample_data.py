@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from connectors.chargebee.store import ChargebeeStore
 from connectors.poweroffice.store import FIRST_CONTACT_ID, PowerOfficeStore
+from streams.sync.names import normalise_name
 
 __all__ = [
     "SAMPLE_SEED",
@@ -39,7 +40,6 @@ __all__ = [
     "ascii_fold",
     "build_sample_data",
     "entity_id_for",
-    "normalise_name",
     "seed_stores",
 ]
 
@@ -210,11 +210,6 @@ def ascii_fold(text: str) -> str:
     """`Bjørnstad` → `Bjornstad`: the way Norwegian names are spelled in e-mail addresses."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-def normalise_name(name: str) -> str:
-    """Case and spacing folded: the key business entities are matched by (design §1)."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
 
 
 def _local_part(first: str, last: str) -> str:

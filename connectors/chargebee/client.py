@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -28,6 +27,7 @@ from connectors.exceptions import ApiError, PermanentApiError
 from connectors.secrets import Secret, mask_email
 from connectors.transport import RetryPolicy, send_with_retries
 from connectors.transport.ratelimit import budget_key, shared_buckets
+from connectors.transport.session import HttpSession
 
 __all__ = [
     "BUSINESS_ENTITY_HEADER",
@@ -47,7 +47,7 @@ MAX_LIMIT = 100
 DEFAULT_RETRY = RetryPolicy()
 
 
-class ChargebeeClient:
+class ChargebeeClient(HttpSession):
     """An async client for one Chargebee site.
 
     ``base_url`` is the API root (``https://{site}.chargebee.com/api/v2`` or a simulator's
@@ -73,27 +73,10 @@ class ChargebeeClient:
         self._auth = ApiKeyAuth(api_key)
         self._retry = retry
         self._bucket = shared_buckets.get(budget_key(SYSTEM, site), requests_per_minute / 60.0)
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=30.0)
+        super().__init__(http)
 
     def __repr__(self) -> str:
         return f"ChargebeeClient(site={self.site!r}, base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> ChargebeeClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP session if this client opened it."""
-        if self._owns_http:
-            await self._http.aclose()
 
     # -- customers -------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ The shared poll loop (`connectors.polling.runner.poll_once`) owns cursors and pu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,6 +63,21 @@ class ChargebeeLister(Protocol):
     ) -> Page: ...
 
 
+async def _offset_pages(
+    fetch: Callable[[str | None], Awaitable[Page]],
+) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+    """Every non-empty page, following `next_offset` (a repeated offset is refused)."""
+    paginator = OffsetPaginator()
+    offset: str | None = None
+    while True:
+        page = await fetch(offset)
+        if page.items:
+            yield page.items
+        offset = paginator.advance(page.next_offset)
+        if offset is None:
+            return
+
+
 def _updated(record: Mapping[str, Any]) -> int:
     """`updated_at`, or `created_at` for old records that never got an `updated_at`."""
     value = record.get("updated_at")
@@ -86,22 +101,16 @@ class CustomerChangeSource:
     system: str = SYSTEM
     entity: str = "customer"
 
-    async def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
-        paginator = OffsetPaginator()
-        offset: str | None = None
-        while True:
-            page = await self.client.list_customers_page(
+    def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+        return _offset_pages(
+            lambda offset: self.client.list_customers_page(
                 updated_after=since,
                 include_deleted=True,
                 sort_by_updated_at=True,
                 limit=self.page_size,
                 offset=offset,
             )
-            if page.items:
-                yield page.items
-            offset = paginator.advance(page.next_offset)
-            if offset is None:
-                return
+        )
 
     def mark(self, record: Mapping[str, Any]) -> RecordMark:
         updated = _updated(record)
@@ -145,21 +154,15 @@ class BusinessEntityChangeSource:
     system: str = SYSTEM
     entity: str = "business_entity"
 
-    async def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
-        paginator = OffsetPaginator()
-        offset: str | None = None
-        while True:
-            page = await self.client.list_events_page(
+    def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+        return _offset_pages(
+            lambda offset: self.client.list_events_page(
                 occurred_after=since,
                 event_types=list(BUSINESS_ENTITY_EVENTS),
                 limit=self.page_size,
                 offset=offset,
             )
-            if page.items:
-                yield page.items
-            offset = paginator.advance(page.next_offset)
-            if offset is None:
-                return
+        )
 
     def mark(self, event: Mapping[str, Any]) -> RecordMark:
         occurred = int(event["occurred_at"])

@@ -15,8 +15,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import orjson
@@ -25,6 +24,7 @@ from connectors.exceptions import PermanentApiError
 from connectors.secrets import Secret, mask_email
 from connectors.transport import RetryPolicy, send_with_retries
 from connectors.transport.ratelimit import budget_key, shared_buckets
+from connectors.transport.session import HttpSession
 
 from .auth import DEFAULT_RETRY, TokenProvider, bearer_headers
 from .errors import SYSTEM, error_for_response
@@ -47,7 +47,7 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 
 
-class PowerOfficeClient:
+class PowerOfficeClient(HttpSession):
     """Async client of PowerOffice Go v2: list, get, create, patch and delete records."""
 
     def __init__(
@@ -65,8 +65,7 @@ class PowerOfficeClient:
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._subscription_key = subscription_key
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+        super().__init__(http)
         self._retry = retry
         self._bucket = shared_buckets.get(
             budget_key("poweroffice", subscription_key.reveal()), requests_per_second
@@ -84,22 +83,6 @@ class PowerOfficeClient:
 
     def __repr__(self) -> str:
         return f"PowerOfficeClient(base_url={self._base_url!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP connections, unless the caller lent its own `httpx.AsyncClient`."""
-        if self._owns_http:
-            await self._http.aclose()
 
     # -- the API -------------------------------------------------------------------------
 

@@ -138,23 +138,14 @@ class Joiner:
         if problems:
             self.links.put(link)
             return JoinResult(dead_letters=[self._dead_letter(event, flow, problems)])
-        assert link.right is not None
         self.links.put(link)
-        return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=event.connection,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=CHARGEBEE,
-                    entity=link.right.entity,
-                    record_id=link.right.id,
-                    fields=flow.right_update(values, changed),
-                    source_ts_ms=event.source.ts_ms,
-                    source_event_id=event.event_id,
-                    create=link.state is LinkState.CREATING,
-                )
-            ]
+        return self._to_chargebee(
+            event,
+            flow,
+            link,
+            flow.right_update(values, changed),
+            ts_ms=event.source.ts_ms,
+            create=link.state is LinkState.CREATING,
         )
 
     def _create(self, event: ChangeEvent, flow: Flow, left: SideState) -> JoinResult:
@@ -184,6 +175,25 @@ class Joiner:
         return self._emit_create(event, flow, link)
 
     def _emit_create(self, event: ChangeEvent, flow: Flow, link: Link) -> JoinResult:
+        return self._to_chargebee(
+            event,
+            flow,
+            link,
+            flow.right_update(link.left.values or {}),
+            ts_ms=link.left.ts_ms or event.source.ts_ms,
+            create=True,
+        )
+
+    @staticmethod
+    def _to_chargebee(
+        event: ChangeEvent,
+        flow: Flow,
+        link: Link,
+        fields: dict[str, str],
+        *,
+        ts_ms: int,
+        create: bool,
+    ) -> JoinResult:
         assert link.right is not None
         return JoinResult(
             upserts=[
@@ -194,10 +204,10 @@ class Joiner:
                     target=CHARGEBEE,
                     entity=link.right.entity,
                     record_id=link.right.id,
-                    fields=flow.right_update(link.left.values or {}),
-                    source_ts_ms=link.left.ts_ms or event.source.ts_ms,
+                    fields=fields,
+                    source_ts_ms=ts_ms,
                     source_event_id=event.event_id,
-                    create=True,
+                    create=create,
                 )
             ]
         )

@@ -10,9 +10,9 @@ from streams.sample_data import (
     ascii_fold,
     build_sample_data,
     entity_id_for,
-    normalise_name,
     seed_stores,
 )
+from streams.sync.names import normalise_name
 
 DATA = build_sample_data()
 
