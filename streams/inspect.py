@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import orjson
 
@@ -48,8 +50,10 @@ def format_status(status: dict[str, object]) -> str:
     lines.append("")
     polls = status.get("polls") or {}
     assert isinstance(polls, dict)
+    now_ms = time.time() * 1000
     for name, poll in sorted(polls.items()):
-        lines.append(f"last poll {name:<28} published {poll['published']}")
+        age = (now_ms - poll["last_poll_ms"]) / 1000
+        lines.append(f"last poll {name:<28} {age:6.1f} s ago, published {poll['published']}")
     actions = status.get("actions") or {}
     assert isinstance(actions, dict)
     lines.append(

@@ -1,0 +1,108 @@
+"""The status view: counts per flow, convergence, action items; and its text rendering."""
+
+from __future__ import annotations
+
+import time
+
+from connectors.polling.runner import PollResult
+from streams.commands import ActionItem
+from streams.inspect import format_links, format_status
+from streams.links import Link, LinkState, SideState
+from streams.runtime import Runtime
+from streams.status import links_view, status_view
+
+
+def link(flow: str, state: LinkState, rid: int) -> Link:
+    return Link(
+        connection="c",
+        flow=flow,
+        state=state,
+        left=SideState("poweroffice", "Employee", str(rid), values={"email": "kari@fjord.no"}),
+        right=SideState("chargebee", "customer", f"ll-x-emp-{rid}"),
+        synced={"email": "kari@fjord.no", "first_name": "Kari"},
+    )
+
+
+def idle_runtime() -> Runtime:
+    runtime = Runtime()
+    runtime.record_cycle(
+        [PollResult("poweroffice", "Employee", 1, 3, 0, 10)], at_ms=1, complete=True
+    )
+    return runtime
+
+
+def view(links, runtime, actions=()):
+    return status_view(
+        connection="c",
+        flow_names=["employee", "company"],
+        links=links,
+        actions=actions,
+        dead_letters=1,
+        conflicts=2,
+        runtime=runtime,
+    )
+
+
+def test_links_are_counted_per_flow_and_state():
+    status = view(
+        [
+            link("employee", LinkState.LINKED, 1),
+            link("employee", LinkState.CREATING, 2),
+            link("company", LinkState.AWAITING_ENTITY, 3),
+            link("employee", LinkState.UNLINKED, 4),
+        ],
+        idle_runtime(),
+    )
+    assert status["flows"]["employee"] == {
+        "linked": 1,
+        "pending": 1,
+        "dead_letter": 0,
+        "unlinked": 1,
+    }
+    assert status["flows"]["company"]["pending"] == 1
+
+
+def test_converged_needs_an_idle_cycle_nothing_in_flight_and_no_create_pending():
+    assert view([link("employee", LinkState.LINKED, 1)], idle_runtime())["converged"]
+    assert not view([link("employee", LinkState.CREATING, 1)], idle_runtime())["converged"]
+    busy = idle_runtime()
+    busy.record_sent("upserts.chargebee", 0, 5)
+    assert not view([], busy)["converged"]
+    busy.record_done("upserts.chargebee", 0, 5)
+    assert view([], busy)["converged"]
+    assert not view([], Runtime())["converged"]
+
+
+def test_a_business_entity_waiting_for_a_person_does_not_block_convergence():
+    assert view([link("company", LinkState.AWAITING_ENTITY, 3)], idle_runtime())["converged"]
+
+
+def test_only_open_action_items_are_listed():
+    items = [
+        ActionItem("c", "a", "create_business_entity", "create 'A'", "company", "k1"),
+        ActionItem(
+            "c", "b", "create_business_entity", "create 'B'", "company", "k2", resolved=True
+        ),
+    ]
+    status = view([], idle_runtime(), items)
+    assert status["actions"] == {"open": 1, "resolved": 1}
+    assert [a["message"] for a in status["action_items"]] == ["create 'A'"]
+
+
+def test_the_text_status_names_flows_polls_and_actions():
+    runtime = idle_runtime()
+    runtime.polls["poweroffice:Employee"].last_poll_ms = int(time.time() * 1000) - 2000
+    items = [ActionItem("c", "a", "create_business_entity", "create 'Økonomi'", "d", "k")]
+    text = format_status(view([link("employee", LinkState.LINKED, 1)], runtime, items))
+    assert "converged" in text
+    assert "employee" in text
+    assert "poweroffice:Employee" in text
+    assert "s ago" in text
+    assert "action: create 'Økonomi'" in text
+
+
+def test_the_links_table_masks_emails():
+    text = format_links(links_view([link("employee", LinkState.LINKED, 1)]))
+    assert "k***@fjord.no" in text
+    assert "kari@fjord.no" not in text
+    assert "1 link(s)" in text
