@@ -124,7 +124,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         subscription_key=Secret(
             env.get("POWEROFFICE_SUBSCRIPTION_KEY") or LOCAL_POWEROFFICE_SUBSCRIPTION_KEY
         ),
-        requests_per_second=_number(env, "POWEROFFICE_REQUESTS_PER_SECOND", 9.0, minimum=0.1),
+        requests_per_second=_number(env, "POWEROFFICE_REQUESTS_PER_SECOND", 8.0, minimum=0.1),
     )
     chargebee = ChargebeeSettings(
         site=site,

@@ -58,7 +58,7 @@ class PowerOfficeClient(HttpSession):
         application_key: Secret,
         client_key: Secret,
         subscription_key: Secret,
-        requests_per_second: float = 9.0,
+        requests_per_second: float = 8.0,
         http: httpx.AsyncClient | None = None,
         retry: RetryPolicy = DEFAULT_RETRY,
         clock: Callable[[], float] = time.monotonic,

@@ -27,7 +27,7 @@ async def _stats_429(sim) -> int:
 
 async def test_fifty_concurrent_calls_all_succeed_under_the_limit(start_sim, make_client) -> None:
     sim = await start_sim(rate_limit=LIMIT)
-    client = make_client(sim, requests_per_second=9.0)
+    client = make_client(sim, requests_per_second=8.0)
     (employee,) = sim.store.seed_employees(1)
     results = await asyncio.gather(
         *(client.get(Resource.EMPLOYEES, employee["Id"]) for _ in range(50))
@@ -42,8 +42,8 @@ async def test_two_clients_sharing_a_subscription_key_share_the_budget(
     start_sim, make_client
 ) -> None:
     sim = await start_sim(rate_limit=LIMIT)
-    first = make_client(sim, requests_per_second=9.0)
-    second = make_client(sim, requests_per_second=9.0)
+    first = make_client(sim, requests_per_second=8.0)
+    second = make_client(sim, requests_per_second=8.0)
     (employee,) = sim.store.seed_employees(1)
     calls = [c.get(Resource.EMPLOYEES, employee["Id"]) for c in (first, second) for _ in range(12)]
     results = await asyncio.gather(*calls)
