@@ -23,10 +23,11 @@ import faust
 from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import chargebee_sources
 from connectors.exceptions import TransientApiError
-from connectors.polling.publisher import ChangePublisher
+from connectors.polling.publisher import ChangePublisher, PublishError
 from connectors.polling.runner import ChangeSource
 from connectors.polling.store import CursorStore
 from connectors.poweroffice.client import PowerOfficeClient
+from connectors.poweroffice.deletions import DeletionWatch
 from connectors.poweroffice.poller import poweroffice_sources
 from mappings import Flow, load_flows
 from streams.clients import chargebee_client, poweroffice_client
@@ -243,15 +244,28 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
             *poweroffice_sources(clients.poweroffice),
             *chargebee_sources(clients.chargebee),
         ]
-        publisher = TrackingPublisher(settings.kafka_bootstrap_servers, names.changes, runtime)
+        deletions = DeletionWatch(clients.poweroffice, settings.cursor_dir, settings.connection_id)
+        publisher = TrackingPublisher(
+            settings.kafka_bootstrap_servers, names.changes, runtime, on_published=deletions.saw
+        )
         await publisher.start()
         store = CursorStore(settings.cursor_dir)
+        next_reconcile = 0.0
         try:
             while True:
                 results = await poll_cycle(
                     sources, connection=settings.connection_id, store=store, sink=publisher
                 )
-                runtime.record_cycle(results, at_ms=now_ms(), complete=len(results) == len(sources))
+                complete = len(results) == len(sources)
+                if time.monotonic() >= next_reconcile:
+                    try:
+                        deleted = await deletions.check(publisher, now_ticks=time.time_ns() // 100)
+                        next_reconcile = time.monotonic() + settings.reconcile_interval
+                        complete = complete and deleted == 0
+                    except (TransientApiError, PublishError) as exc:
+                        log.warning("looking for deleted records failed, retrying: %s", exc)
+                        complete = False
+                runtime.record_cycle(results, at_ms=now_ms(), complete=complete)
                 await asyncio.sleep(settings.poll_interval)
         finally:
             await publisher.stop()
@@ -285,11 +299,25 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
 
 
 class TrackingPublisher(ChangePublisher):
-    """Publishes change events and remembers their offsets for the convergence check."""
+    """Publishes change events, remembering their offsets for the convergence check and
+    showing each event to ``on_published`` (the deletion watch learns ids from them)."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, runtime: Runtime) -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        runtime: Runtime,
+        *,
+        on_published: Callable[[ChangeEvent], None],
+    ) -> None:
         super().__init__(bootstrap_servers, topic)
         self._runtime = runtime
+        self._on_published = on_published
 
     def on_acknowledged(self, partition: int, offset: int) -> None:
         self._runtime.record_sent(self.topic, partition, offset)
+
+    async def publish(self, events: Sequence[ChangeEvent]) -> None:
+        await super().publish(events)
+        for event in events:
+            self._on_published(event)

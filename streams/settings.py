@@ -54,6 +54,7 @@ class Settings:
     replication_factor: int
     data_dir: Path
     poll_interval: float
+    reconcile_interval: float
     web_port: int
     poweroffice: PowerOfficeSettings
     chargebee: ChargebeeSettings
@@ -152,6 +153,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         replication_factor=int(_number(env, "LEDGERLINK_REPLICATION_FACTOR", 1, minimum=1)),
         data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
+        reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
         poweroffice=poweroffice,
         chargebee=chargebee,

@@ -87,7 +87,10 @@ class Joiner:
     def _join_left(self, event: ChangeEvent) -> JoinResult:
         record = event.after
         if event.op is Op.DELETE or record is None:
-            return JoinResult(dropped="PowerOffice Go deletes are found by reconciliation")
+            gone = self.links.get(event.connection, event.record_key)
+            if gone is None or gone.state is LinkState.UNLINKED:
+                return JoinResult(dropped="deleted record was not linked")
+            return self._unlink(event, gone)
         flow = self._flow_for_left(event.source.entity, record)
         if flow is None:
             return JoinResult(dropped=f"no flow for this {event.source.entity}")
@@ -332,7 +335,7 @@ class Joiner:
             return JoinResult(dropped="dangling index entry")
         flow = self.flows[link.flow]
         if event.op is Op.DELETE:
-            return self._unlink(event, flow, link)
+            return self._unlink(event, link)
         known = link.right.version
         if known is not None and event.source.version <= known:
             return JoinResult(dropped="version already known (own write or replay)")
@@ -404,24 +407,42 @@ class Joiner:
             return JoinResult(actions=self._resolve(conn, f"create-entity:{left_key}"))
         return JoinResult(dropped="no record waits for a business entity of this name")
 
-    def _unlink(self, event: ChangeEvent, flow: Flow, link: Link) -> JoinResult:
-        assert link.right is not None
+    def _unlink(self, event: ChangeEvent, link: Link) -> JoinResult:
+        """The record of ``event`` was deleted: unlink it and report it; its partner stays."""
+        conn = event.connection
         self.links.put(replace(link, state=LinkState.UNLINKED, updated_ms=self.clock_ms()))
-        self.links.forget_right(event.connection, link.right.key)
+        if link.right is not None:
+            self.links.forget_right(conn, link.right.key)
+        resolved: list[ActionItem] = []
+        if link.state is LinkState.AWAITING_ENTITY and link.left.values:
+            self._unwait(conn, normalise_name(link.left.values.get("name", "")), link.left.key)
+            resolved = self._resolve(conn, f"create-entity:{link.left.key}")
+        if event.source.system == CHARGEBEE:
+            assert link.right is not None
+            gone, kept = link.right, link.left
+            message = (
+                f"Chargebee {gone.entity} {gone.id} was deleted; PowerOffice Go "
+                f"{kept.entity} {kept.id} stays and is no longer synced"
+            )
+        else:
+            gone = link.left
+            partner = (
+                f"Chargebee {link.right.entity} {link.right.id} stays and is no longer synced"
+                if link.right is not None
+                else "it had no partner in Chargebee"
+            )
+            message = f"PowerOffice Go {gone.entity} {gone.id} was deleted; {partner}"
         action = ActionItem(
-            connection=event.connection,
-            id=f"deleted:{link.right.key}",
+            connection=conn,
+            id=f"deleted:{gone.key}",
             kind="record_deleted",
-            message=(
-                f"Chargebee {link.right.entity} {link.right.id} was deleted; PowerOffice Go "
-                f"{link.left.entity} {link.left.id} stays and is no longer synced"
-            ),
-            flow=flow.name,
+            message=message,
+            flow=link.flow,
             record_key=link.left.key,
             at_ms=self.clock_ms(),
         )
         self.reports.put_action(action)
-        return JoinResult(actions=[action])
+        return JoinResult(actions=[*resolved, action])
 
 
 def _event_json(event: ChangeEvent) -> dict[str, Any]:

@@ -276,3 +276,25 @@ def test_unlinked_chargebee_customers_are_ignored(world):
     result = world.join(cb_event("customer", "cus_foreign", 1, email="x@y.no"))
     assert result.upserts == []
     assert "not linked" in (result.dropped or "")
+
+
+def test_a_record_deleted_in_poweroffice_is_unlinked_and_its_partner_stays(world):
+    world.join(employee())
+    confirm(world, "poweroffice:Employee:7", right_version=500)
+    gone = ChangeEvent(
+        connection=CONN,
+        op=Op.DELETE,
+        source=Source("poweroffice", "Employee", "7", 99_000_000, 9_900),
+        after=None,
+        before={"Id": 7},
+        origin=Origin("poweroffice"),
+        observed_ms=0,
+    )
+    result = world.join(gone)
+    [action] = result.actions
+    assert action.kind == "record_deleted"
+    assert action.message.startswith("PowerOffice Go Employee 7 was deleted; Chargebee customer")
+    assert world.links.get(CONN, "poweroffice:Employee:7").state is LinkState.UNLINKED
+    customer_id = chargebee_customer_id(CONN, "Employee", "7")
+    assert world.links.left_for(CONN, f"chargebee:customer:{customer_id}") is None
+    assert result.upserts == []

@@ -1,0 +1,144 @@
+"""Finding records deleted in PowerOffice Go.
+
+PowerOffice Go has no webhooks and its change filter never returns a deleted record: a
+hard delete is only visible by listing the ids that still exist and comparing them with
+the ids known before (the reference calls it a periodic reconciliation). `DeletionWatch`
+keeps, per resource, the ids it knows — from the last listing plus every record the
+change poller published since — in a small file beside the poll cursors, and turns each
+known id that is no longer listed into a delete `ChangeEvent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from connectors.polling.publisher import EventSink
+from connectors.poweroffice.poller import ENTITY_NAMES, SYSTEM
+from connectors.poweroffice.resources import Resource
+from connectors.poweroffice.timestamps import TICKS_PER_SECOND
+from streams.events import ChangeEvent, Op, Origin, Source
+
+__all__ = ["DeletionWatch", "IdLister", "vanished"]
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 20_000
+
+
+class IdLister(Protocol):
+    async def list_page(
+        self,
+        resource: Resource,
+        *,
+        changed_after: int | None = None,
+        page_number: int = 1,
+        page_size: int = 5000,
+        order_by: str | None = None,
+        contact_ids: Sequence[int] | None = None,
+        fields: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+
+def vanished(known: Iterable[str], listed: Iterable[str]) -> list[str]:
+    """The known ids that are no longer listed, in a stable order."""
+    present = set(listed)
+    return sorted((i for i in set(known) if i not in present), key=lambda i: (len(i), i))
+
+
+@dataclass
+class DeletionWatch:
+    client: IdLister
+    directory: Path
+    connection: str
+    resources: Sequence[Resource] = tuple(Resource)
+    _known: dict[Resource, set[str]] = field(default_factory=dict)
+
+    def _path(self, resource: Resource) -> Path:
+        return self.directory / f"{self.connection}-poweroffice-{resource.value}-ids.json"
+
+    def saw(self, event: ChangeEvent) -> None:
+        """Remember a record the change poller published (it may be deleted before the
+        next listing)."""
+        if event.source.system != SYSTEM or event.op is Op.DELETE:
+            return
+        for resource, entity in ENTITY_NAMES.items():
+            if entity == event.source.entity and resource in self._known:
+                self._known[resource].add(event.source.id)
+
+    async def _load(self, resource: Resource) -> set[str]:
+        if resource not in self._known:
+            path = self._path(resource)
+
+            def read() -> set[str]:
+                try:
+                    return {str(i) for i in orjson.loads(path.read_bytes())}
+                except FileNotFoundError:
+                    return set()
+
+            self._known[resource] = await asyncio.to_thread(read)
+        return self._known[resource]
+
+    async def _save(self, resource: Resource, ids: set[str]) -> None:
+        path = self._path(resource)
+
+        def write() -> None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(orjson.dumps(sorted(ids)))
+            tmp.replace(path)
+
+        await asyncio.to_thread(write)
+
+    async def _listed(self, resource: Resource) -> set[str]:
+        ids: set[str] = set()
+        page = 1
+        while True:
+            rows = await self.client.list_page(
+                resource, page_number=page, page_size=MAX_PAGE_SIZE, fields=["Id"]
+            )
+            ids.update(str(row["Id"]) for row in rows)
+            if len(rows) < MAX_PAGE_SIZE:
+                return ids
+            page += 1
+
+    async def check(self, sink: EventSink, *, now_ticks: int) -> int:
+        """List every resource's ids, publish a delete event per vanished record; return
+        how many were published."""
+        published = 0
+        for resource in self.resources:
+            before = set(await self._load(resource))
+            listed = await self._listed(resource)
+            gone = vanished(before, listed)
+            events = [self._delete_event(resource, record_id, now_ticks) for record_id in gone]
+            await sink.publish(events)  # before forgetting them: a crash re-reports, never loses
+            seen_meanwhile = self._known[resource] - before
+            self._known[resource] = set(listed) | seen_meanwhile
+            await self._save(resource, self._known[resource])
+            if gone:
+                log.info("poweroffice %s: %d record(s) deleted", ENTITY_NAMES[resource], len(gone))
+            published += len(events)
+        return published
+
+    def _delete_event(self, resource: Resource, record_id: str, now_ticks: int) -> ChangeEvent:
+        return ChangeEvent(
+            connection=self.connection,
+            op=Op.DELETE,
+            source=Source(
+                system=SYSTEM,
+                entity=ENTITY_NAMES[resource],
+                id=record_id,
+                version=now_ticks,
+                ts_ms=now_ticks // (TICKS_PER_SECOND // 1000),
+            ),
+            after=None,
+            before={"Id": int(record_id) if record_id.isdigit() else record_id},
+            origin=Origin(system=SYSTEM),
+            observed_ms=now_ticks // (TICKS_PER_SECOND // 1000),
+        )
