@@ -135,7 +135,7 @@ def record_resolved(deploy_dir: Path) -> None:
     libs = deploy_dir / "libs"
     libs.mkdir()
     (libs / "kafka_2.13-4.1.1.jar").write_bytes(b"")
-    digest = localkafka._pom_digest(deploy_dir / "pom.xml")
+    digest = localkafka.jars._pom_digest(deploy_dir / "pom.xml")
     (libs / ".pom-sha256").write_text(digest + "\n")
 
 
