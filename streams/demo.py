@@ -27,7 +27,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -249,7 +248,7 @@ def _check_ports_free(options: DemoOptions) -> None:
         ("--chargebee-port", options.chargebee_port),
         ("--web-port", options.web_port),
     ):
-        if not port_is_free(port):
+        if not localkafka.port_is_free(port, HOST):
             raise DemoError(_port_in_use(flag, port))
     ports = [options.poweroffice_port, options.chargebee_port, options.web_port]
     if len(set(ports)) != len(ports):
@@ -260,17 +259,6 @@ def _check_ports_free(options: DemoOptions) -> None:
 
 def _port_in_use(flag: str, port: int) -> str:
     return f"port {port} on {HOST} is already in use; pick another with {flag}"
-
-
-def port_is_free(port: int, host: str = HOST) -> bool:
-    """Whether a server could listen on ``host:port`` (as aiohttp does, reusing the address)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def prepare_data_dir(data_dir: Path) -> Path:
