@@ -21,7 +21,7 @@ from typing import Any
 import faust
 
 from connectors.chargebee.client import ChargebeeClient
-from connectors.chargebee.poller import chargebee_sources
+from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.exceptions import TransientApiError
 from connectors.polling.publisher import ChangePublisher, PublishError
 from connectors.polling.runner import ChangeSource
@@ -246,9 +246,13 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
         await sink_loop(stream, "poweroffice")
 
     async def poll() -> None:
+        # Business entities first: a company or department that meets its entity's name
+        # already known links at once, instead of raising an action item resolved seconds
+        # later.
         sources: list[ChangeSource] = [
+            BusinessEntityChangeSource(clients.chargebee),
             *poweroffice_sources(clients.poweroffice),
-            *chargebee_sources(clients.chargebee),
+            CustomerChangeSource(clients.chargebee),
         ]
         deletions = DeletionWatch(clients.poweroffice, settings.cursor_dir, settings.connection_id)
         publisher = TrackingPublisher(

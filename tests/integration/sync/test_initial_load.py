@@ -98,6 +98,9 @@ async def test_initial_load_links_companies_and_departments_to_entities_of_the_s
                 assert link["state"] == "awaiting_entity", (record["Name"], link)
     assert status["flows"]["company"]["linked"] == MATCHED_COMPANIES
     assert status["flows"]["department"]["linked"] == MATCHED_DEPARTMENTS
+    # The entities were known before the companies arrived: no action item was raised
+    # for a matched record, not even one resolved a moment later.
+    assert status["actions"] == {"open": 30, "resolved": 0}, status["actions"]
     # Nothing was written to Chargebee for them: business entities have no API.
     assert harness.cb_store.customer_count(include_deleted=True) == 400
 
