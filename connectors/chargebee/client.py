@@ -22,7 +22,7 @@ import httpx
 from connectors.chargebee.auth import ApiKeyAuth
 from connectors.chargebee.errors import SYSTEM, error_from_response
 from connectors.chargebee.forms import encode_form, filter_param
-from connectors.chargebee.paging import OffsetPaginator, Page, next_offset_of
+from connectors.chargebee.paging import Page, follow_offsets, next_offset_of
 from connectors.exceptions import ApiError, PermanentApiError
 from connectors.secrets import Secret, mask_email
 from connectors.transport import RetryPolicy, send_with_retries
@@ -117,10 +117,8 @@ class ChargebeeClient(HttpSession):
         filters: Mapping[str, str] | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every customer matching the filters, page after page."""
-        paginator = OffsetPaginator()
-        offset: str | None = None
-        while True:
-            page = await self.list_customers_page(
+        pages = follow_offsets(
+            lambda offset: self.list_customers_page(
                 updated_after=updated_after,
                 include_deleted=include_deleted,
                 sort_by_updated_at=sort_by_updated_at,
@@ -128,11 +126,10 @@ class ChargebeeClient(HttpSession):
                 offset=offset,
                 filters=filters,
             )
+        )
+        async for page in pages:
             for item in page.items:
                 yield item
-            offset = paginator.advance(page.next_offset)
-            if offset is None:
-                return
 
     async def create_customer(
         self,
@@ -236,20 +233,17 @@ class ChargebeeClient(HttpSession):
         limit: int = 100,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every event matching the filters, oldest first, page after page."""
-        paginator = OffsetPaginator()
-        offset: str | None = None
-        while True:
-            page = await self.list_events_page(
+        pages = follow_offsets(
+            lambda offset: self.list_events_page(
                 occurred_after=occurred_after,
                 event_types=event_types,
                 limit=limit,
                 offset=offset,
             )
+        )
+        async for page in pages:
             for item in page.items:
                 yield item
-            offset = paginator.advance(page.next_offset)
-            if offset is None:
-                return
 
     # -- plumbing --------------------------------------------------------------------
 

@@ -7,13 +7,13 @@ loop a listing forever.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.exceptions import PermanentApiError
 
-__all__ = ["OffsetPaginator", "Page", "RepeatedOffsetError", "next_offset_of"]
+__all__ = ["OffsetPaginator", "Page", "RepeatedOffsetError", "follow_offsets", "next_offset_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +56,15 @@ class OffsetPaginator:
             )
         self._seen.add(next_offset)
         return next_offset
+
+
+async def follow_offsets(fetch: Callable[[str | None], Awaitable[Page]]) -> AsyncIterator[Page]:
+    """Every page of a list, following `next_offset` from ``fetch(None)`` on."""
+    paginator = OffsetPaginator()
+    offset: str | None = None
+    while True:
+        page = await fetch(offset)
+        yield page
+        offset = paginator.advance(page.next_offset)
+        if offset is None:
+            return

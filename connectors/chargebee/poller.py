@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from connectors.chargebee.paging import OffsetPaginator, Page
+from connectors.chargebee.paging import Page, follow_offsets
 from connectors.polling.cursor import RecordMark
 from streams.events import ChangeEvent, Op, Origin, Source
 
@@ -66,16 +66,10 @@ class ChargebeeLister(Protocol):
 async def _offset_pages(
     fetch: Callable[[str | None], Awaitable[Page]],
 ) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
-    """Every non-empty page, following `next_offset` (a repeated offset is refused)."""
-    paginator = OffsetPaginator()
-    offset: str | None = None
-    while True:
-        page = await fetch(offset)
+    """Every non-empty page of records (a repeated offset is refused)."""
+    async for page in follow_offsets(fetch):
         if page.items:
             yield page.items
-        offset = paginator.advance(page.next_offset)
-        if offset is None:
-            return
 
 
 def _updated(record: Mapping[str, Any]) -> int:
