@@ -37,7 +37,7 @@ from streams.links import LinkTable
 from streams.polling import poll_cycle
 from streams.reports import ReportBook
 from streams.runtime import Runtime
-from streams.settings import Settings
+from streams.settings import ConnectionSettings, Settings
 from streams.sinks import SinkResult, Sinks
 from streams.status import links_view, status_view
 from streams.sync.join import Joiner
@@ -57,7 +57,7 @@ def now_ms() -> int:
 class ConnectionClients:
     """The API clients of one connection, made in the worker's event loop on first use."""
 
-    settings: Settings
+    settings: ConnectionSettings
     _poweroffice: PowerOfficeClient | None = None
     _chargebee: ChargebeeClient | None = None
 
@@ -164,7 +164,7 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
     reports = ReportBook(reports_table)
     flow_map = {flow.name: flow for flow in flows}
     sinks = Sinks(flows=flow_map, links=links, reports=reports, clock_ms=now_ms)
-    clients = ConnectionClients(settings)
+    clients = {c.id: ConnectionClients(c) for c in settings.connections}
     runtime = engine.runtime
 
     async def send(target: Any, key: bytes, value: bytes) -> Any:
@@ -209,9 +209,13 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
             runtime.record_done(message.topic, message.partition, message.offset)
 
     async def write(upsert: Upsert) -> SinkResult:
+        connection = clients.get(upsert.connection)
+        if connection is None:
+            log.error("upsert for unknown connection %r skipped", upsert.connection)
+            return SinkResult(skipped="unknown connection")
         if upsert.target == "chargebee":
-            return await sinks.to_chargebee(upsert, clients.chargebee)
-        return await sinks.to_poweroffice(upsert, clients.poweroffice)
+            return await sinks.to_chargebee(upsert, connection.chargebee)
+        return await sinks.to_poweroffice(upsert, connection.poweroffice)
 
     async def sink_loop(stream: Any, system: str) -> None:
         async for event in stream.events():
@@ -246,54 +250,82 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
         await sink_loop(stream, "poweroffice")
 
     async def poll() -> None:
-        # Business entities first: a company or department that meets its entity's name
-        # already known links at once, instead of raising an action item resolved seconds
-        # later.
-        sources: list[ChangeSource] = [
-            BusinessEntityChangeSource(clients.chargebee),
-            *poweroffice_sources(clients.poweroffice),
-            CustomerChangeSource(clients.chargebee),
-        ]
-        deletions = DeletionWatch(clients.poweroffice, settings.cursor_dir, settings.connection_id)
+        # Per connection, business entities first: a company or department whose entity
+        # is already known links at once, instead of raising an action item that is
+        # resolved seconds later.
+        sources: dict[str, list[ChangeSource]] = {
+            conn: [
+                BusinessEntityChangeSource(api.chargebee),
+                *poweroffice_sources(api.poweroffice),
+                CustomerChangeSource(api.chargebee),
+            ]
+            for conn, api in clients.items()
+        }
+        deletions = {
+            conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
+            for conn, api in clients.items()
+        }
         publisher = TrackingPublisher(
-            settings.kafka_bootstrap_servers, names.changes, runtime, on_published=deletions.saw
+            settings.kafka_bootstrap_servers,
+            names.changes,
+            runtime,
+            on_published=lambda event: deletions[event.connection].saw(event),
         )
         await publisher.start()
         store = CursorStore(settings.cursor_dir)
         next_reconcile = 0.0
         try:
             while True:
-                results = await poll_cycle(
-                    sources, connection=settings.connection_id, store=store, sink=publisher
-                )
-                complete = len(results) == len(sources)
-                if time.monotonic() >= next_reconcile:
-                    try:
-                        deleted = await deletions.check(publisher, now_ticks=time.time_ns() // 100)
-                        next_reconcile = time.monotonic() + settings.reconcile_interval
-                        complete = complete and deleted == 0
-                    except (TransientApiError, PublishError) as exc:
-                        log.warning("looking for deleted records failed, retrying: %s", exc)
-                        complete = False
-                runtime.record_cycle(results, at_ms=now_ms(), complete=complete)
+                quiet = True
+                reconcile = time.monotonic() >= next_reconcile
+                for conn, conn_sources in sources.items():
+                    results = await poll_cycle(
+                        conn_sources, connection=conn, store=store, sink=publisher
+                    )
+                    runtime.record_polls(conn, results, at_ms=now_ms())
+                    quiet = quiet and len(results) == len(conn_sources)
+                    quiet = quiet and all(r.published == 0 for r in results)
+                    if reconcile:
+                        try:
+                            deleted = await deletions[conn].check(
+                                publisher, now_ticks=time.time_ns() // 100
+                            )
+                            quiet = quiet and deleted == 0
+                        except (TransientApiError, PublishError) as exc:
+                            log.warning("%s: looking for deleted records failed: %s", conn, exc)
+                            quiet = False
+                            reconcile = False
+                if reconcile:
+                    next_reconcile = time.monotonic() + settings.reconcile_interval
+                runtime.record_cycle(quiet=quiet)
                 await asyncio.sleep(settings.poll_interval)
         finally:
             await publisher.stop()
-            await clients.aclose()
+            for api in clients.values():
+                await api.aclose()
 
     app.task(poll)
 
-    def _links() -> list[Any]:
-        return list(links.links(settings.connection_id))
+    def _connection(web: Any, request: Any) -> tuple[str | None, Any]:
+        conn = request.query.get("connection") or settings.connection_id
+        if conn not in clients:
+            known = ", ".join(clients)
+            return None, web.json(
+                {"error": f"unknown connection {conn!r}; this worker serves {known}"},
+                status=404,
+            )
+        return conn, None
 
     @app.page("/ledgerlink/status")
     async def status_page(web: Any, request: Any) -> Any:
-        conn = settings.connection_id
+        conn, refused = _connection(web, request)
+        if conn is None:
+            return refused
         return web.json(
             status_view(
                 connection=conn,
                 flow_names=flow_map,
-                links=_links(),
+                links=links.links(conn),
                 actions=reports.actions(conn),
                 dead_letters=len(reports.entries(conn, "dead-letter")),
                 conflicts=len(reports.entries(conn, "conflict")),
@@ -303,7 +335,10 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
 
     @app.page("/ledgerlink/links")
     async def links_page(web: Any, request: Any) -> Any:
-        return web.json(links_view(_links()))
+        conn, refused = _connection(web, request)
+        if conn is None:
+            return refused
+        return web.json(links_view(links.links(conn)))
 
     return engine
 

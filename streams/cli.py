@@ -91,7 +91,7 @@ def _inspect(args: argparse.Namespace) -> int:
 
     port = load_settings().web_port
     path = "/ledgerlink/status" if args.command == "status" else "/ledgerlink/links"
-    data = inspect.fetch(port, path)
+    data = inspect.fetch(port, path, connection=args.connection)
     if args.json:
         print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
     elif args.command == "status":
@@ -169,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
         sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
+        sub.add_argument("--connection", help="which connection (default: the worker's first)")
         sub.set_defaults(handler=_inspect)
 
     demo = commands.add_parser(

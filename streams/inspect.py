@@ -17,10 +17,13 @@ class WorkerUnreachableError(LedgerlinkError):
     """No worker answered on the status port."""
 
 
-def fetch(port: int, path: str) -> dict[str, object]:
+def fetch(port: int, path: str, *, connection: str | None = None) -> dict[str, object]:
     url = f"http://127.0.0.1:{port}{path}"
+    params = {"connection": connection} if connection else None
     try:
-        response = httpx.get(url, timeout=10.0)
+        response = httpx.get(url, params=params, timeout=10.0)
+        if response.status_code == 404 and connection:
+            raise WorkerUnreachableError(str(response.json().get("error")))
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise WorkerUnreachableError(

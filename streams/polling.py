@@ -51,7 +51,7 @@ async def run_polling(
     systems: Sequence[str] = SYSTEMS,
     page_size: int | None = None,
 ) -> list[PollResult]:
-    """Run the pollers of ``systems`` for the configured connection.
+    """Run the pollers of ``systems`` for every configured connection.
 
     Returns the results of the last cycle (with ``once``, of the only one).
     """
@@ -59,23 +59,29 @@ async def run_polling(
     if unknown:
         raise ValueError(f"unknown system(s): {', '.join(sorted(unknown))}")
     async with AsyncExitStack() as stack:
-        sources: list[ChangeSource] = []
-        if "poweroffice" in systems:
-            po_client = poweroffice_client(settings.poweroffice)
-            stack.push_async_callback(po_client.aclose)
-            sources.extend(poweroffice_sources(po_client, page_size=page_size or 1000))
-        if "chargebee" in systems:
-            cb_client = chargebee_client(settings.chargebee)
-            stack.push_async_callback(cb_client.aclose)
-            sources.extend(chargebee_sources(cb_client, page_size=min(page_size or 100, 100)))
+        sources: dict[str, list[ChangeSource]] = {}
+        for connection in settings.connections:
+            mine = sources.setdefault(connection.id, [])
+            if "poweroffice" in systems:
+                po_client = poweroffice_client(connection.poweroffice)
+                stack.push_async_callback(po_client.aclose)
+                mine.extend(poweroffice_sources(po_client, page_size=page_size or 1000))
+            if "chargebee" in systems:
+                cb_client = chargebee_client(connection.chargebee)
+                stack.push_async_callback(cb_client.aclose)
+                mine.extend(chargebee_sources(cb_client, page_size=min(page_size or 100, 100)))
         publisher = ChangePublisher(settings.kafka_bootstrap_servers, settings.changes_topic)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
         store = CursorStore(settings.cursor_dir)
         while True:
-            results = await poll_cycle(
-                sources, connection=settings.connection_id, store=store, sink=publisher
-            )
+            results: list[PollResult] = []
+            for connection_id, connection_sources in sources.items():
+                results.extend(
+                    await poll_cycle(
+                        connection_sources, connection=connection_id, store=store, sink=publisher
+                    )
+                )
             if once:
                 return results
             await asyncio.sleep(settings.poll_interval)

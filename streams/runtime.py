@@ -29,22 +29,25 @@ class PollStatus:
 
 @dataclass
 class Runtime:
-    polls: dict[str, PollStatus] = field(default_factory=dict)
+    polls: dict[str, dict[str, PollStatus]] = field(default_factory=dict)  # per connection
     idle_cycles: int = 0  # consecutive full poll cycles that published nothing
     cycles: int = 0
     sent: dict[TopicPartition, int] = field(default_factory=dict)
     done: dict[TopicPartition, int] = field(default_factory=dict)
 
-    def record_cycle(self, results: Sequence[PollResult], *, at_ms: int, complete: bool) -> None:
+    def record_polls(self, connection: str, results: Sequence[PollResult], *, at_ms: int) -> None:
+        polls = self.polls.setdefault(connection, {})
         for result in results:
-            self.polls[f"{result.system}:{result.entity}"] = PollStatus(
+            polls[f"{result.system}:{result.entity}"] = PollStatus(
                 last_poll_ms=at_ms,
                 published=result.published,
                 read=result.read,
                 high_water=result.high_water,
             )
+
+    def record_cycle(self, *, quiet: bool) -> None:
+        """One cycle over every connection ended; ``quiet``: complete, nothing published."""
         self.cycles += 1
-        quiet = complete and all(result.published == 0 for result in results)
         self.idle_cycles = self.idle_cycles + 1 if quiet else 0
 
     def record_sent(self, topic: str, partition: int, offset: int) -> None:

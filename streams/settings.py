@@ -17,7 +17,13 @@ from urllib.parse import urlsplit
 from connectors.exceptions import ConfigError
 from connectors.secrets import Secret
 
-__all__ = ["ChargebeeSettings", "PowerOfficeSettings", "Settings", "load_settings"]
+__all__ = [
+    "ChargebeeSettings",
+    "ConnectionSettings",
+    "PowerOfficeSettings",
+    "Settings",
+    "load_settings",
+]
 
 # Keys the simulators accept by default, so that a local run needs no configuration.
 LOCAL_POWEROFFICE_APPLICATION_KEY = "local-application-key"
@@ -46,8 +52,17 @@ class ChargebeeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    """One connection (tenant): a PowerOffice Go client company and a Chargebee site."""
+
+    id: str
+    poweroffice: PowerOfficeSettings
+    chargebee: ChargebeeSettings
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    connection_id: str
+    connections: tuple[ConnectionSettings, ...]
     kafka_bootstrap_servers: str
     topic_prefix: str
     partitions: int
@@ -56,8 +71,22 @@ class Settings:
     poll_interval: float
     reconcile_interval: float
     web_port: int
-    poweroffice: PowerOfficeSettings
-    chargebee: ChargebeeSettings
+
+    @property
+    def connection_id(self) -> str:
+        """The first (with no connections file: the only) connection."""
+        return self.connections[0].id
+
+    @property
+    def poweroffice(self) -> PowerOfficeSettings:
+        return self.connections[0].poweroffice
+
+    @property
+    def chargebee(self) -> ChargebeeSettings:
+        return self.connections[0].chargebee
+
+    def connection(self, connection_id: str) -> ConnectionSettings | None:
+        return next((c for c in self.connections if c.id == connection_id), None)
 
     @property
     def changes_topic(self) -> str:
@@ -93,10 +122,22 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name) or default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if not check_url(value):
         raise ConfigError(name, f"expected an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def valid_connection_id(value: str) -> bool:
+    return bool(value) and value.replace("-", "").replace("_", "").isalnum()
+
+
+def valid_site(value: str) -> bool:
+    return bool(value) and all(c.isalnum() or c == "-" for c in value)
+
+
+def check_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def _bootstrap(env: Mapping[str, str]) -> str:
@@ -113,7 +154,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
     site = env.get("CHARGEBEE_SITE") or LOCAL_CHARGEBEE_SITE
-    if not all(c.isalnum() or c == "-" for c in site):
+    if not valid_site(site):
         raise ConfigError("CHARGEBEE_SITE", f"expected a site name like 'acme-test', got {site!r}")
     poweroffice = PowerOfficeSettings(
         base_url=_url(env, "POWEROFFICE_BASE_URL", "http://127.0.0.1:8101/v2"),
@@ -134,10 +175,22 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         requests_per_minute=int(_number(env, "CHARGEBEE_REQUESTS_PER_MINUTE", 150, minimum=1)),
     )
     connection_id = env.get("LEDGERLINK_CONNECTION_ID") or "default"
-    if not connection_id.replace("-", "").replace("_", "").isalnum():
+    if not valid_connection_id(connection_id):
         raise ConfigError(
             "LEDGERLINK_CONNECTION_ID",
             f"use letters, digits, '-' and '_' only, got {connection_id!r}",
+        )
+    connections: tuple[ConnectionSettings, ...] = (
+        ConnectionSettings(id=connection_id, poweroffice=poweroffice, chargebee=chargebee),
+    )
+    if env.get("LEDGERLINK_CONNECTIONS_FILE"):
+        from streams.connections import load_connections
+
+        connections = load_connections(
+            Path(env["LEDGERLINK_CONNECTIONS_FILE"]),
+            env,
+            poweroffice=poweroffice,
+            chargebee=chargebee,
         )
     topic_prefix = env.get("LEDGERLINK_TOPIC_PREFIX", "")
     if topic_prefix and not all(c.isalnum() or c in "._-" for c in topic_prefix):
@@ -146,7 +199,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"Kafka topic names allow letters, digits, '.', '_' and '-' only, got {topic_prefix!r}",
         )
     return Settings(
-        connection_id=connection_id,
+        connections=connections,
         kafka_bootstrap_servers=_bootstrap(env),
         topic_prefix=topic_prefix,
         partitions=int(_number(env, "LEDGERLINK_PARTITIONS", 1, minimum=1)),
@@ -155,6 +208,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
         reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
-        poweroffice=poweroffice,
-        chargebee=chargebee,
     )

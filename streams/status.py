@@ -49,7 +49,7 @@ def status_view(
         "flows": flows,
         "polls": {
             name: {"last_poll_ms": p.last_poll_ms, "published": p.published, "read": p.read}
-            for name, p in sorted(runtime.polls.items())
+            for name, p in sorted(runtime.polls.get(connection, {}).items())
         },
         "poll_cycles": runtime.cycles,
         "dead_letters": dead_letters,

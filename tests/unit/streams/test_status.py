@@ -25,9 +25,8 @@ def link(flow: str, state: LinkState, rid: int) -> Link:
 
 def idle_runtime() -> Runtime:
     runtime = Runtime()
-    runtime.record_cycle(
-        [PollResult("poweroffice", "Employee", 1, 3, 0, 10)], at_ms=1, complete=True
-    )
+    runtime.record_polls("c", [PollResult("poweroffice", "Employee", 1, 3, 0, 10)], at_ms=1)
+    runtime.record_cycle(quiet=True)
     return runtime
 
 
@@ -91,7 +90,7 @@ def test_only_open_action_items_are_listed():
 
 def test_the_text_status_names_flows_polls_and_actions():
     runtime = idle_runtime()
-    runtime.polls["poweroffice:Employee"].last_poll_ms = int(time.time() * 1000) - 2000
+    runtime.polls["c"]["poweroffice:Employee"].last_poll_ms = int(time.time() * 1000) - 2000
     items = [ActionItem("c", "a", "create_business_entity", "create 'Økonomi'", "d", "k")]
     text = format_status(view([link("employee", LinkState.LINKED, 1)], runtime, items))
     assert "converged" in text
