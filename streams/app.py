@@ -88,10 +88,6 @@ class Engine:
     flows: Sequence[Flow]
     runtime: Runtime = field(default_factory=Runtime)
 
-    @property
-    def connection(self) -> str:
-        return self.settings.connection_id
-
 
 def _broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{server.strip()}" for server in bootstrap.split(","))

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Link", "LinkState", "LinkTable", "SideState", "left_key", "right_key"]
+__all__ = ["Link", "LinkState", "LinkTable", "SideState"]
 
 
 class LinkState(StrEnum):
@@ -76,20 +76,10 @@ class Link:
             updated_ms=data.get("updated_ms", 0),
         )
 
-    def side(self, system: str) -> SideState | None:
-        return self.left if self.left.system == system else self.right
-
     def with_side(self, side: SideState) -> Link:
         if side.system == self.left.system:
             return replace(self, left=side)
         return replace(self, right=side)
-
-
-def left_key(system: str, entity: str, record_id: str) -> str:
-    return f"{system}:{entity}:{record_id}"
-
-
-right_key = left_key
 
 
 class LinkTable:
@@ -133,10 +123,6 @@ class LinkTable:
     def entity_by_name(self, connection: str, normalised: str) -> dict[str, Any] | None:
         value = self._table.get(self._k(connection, "entity-name", normalised))
         return dict(value) if value else None
-
-    def entity_name(self, connection: str, entity_id: str) -> str | None:
-        value = self._table.get(self._k(connection, "entity-id", entity_id))
-        return str(value) if value is not None else None
 
     def remember_entity(self, connection: str, entity_id: str, name: str, normalised: str) -> None:
         old = self._table.get(self._k(connection, "entity-id", entity_id))

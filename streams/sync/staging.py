@@ -54,10 +54,6 @@ class StagedMapping(MutableMapping[str, Any]):
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    @property
-    def pending(self) -> int:
-        return len(self._writes)
-
     def commit(self) -> None:
         """Apply the buffered writes to the base mapping, in the order they were made."""
         for key, value in self._writes.items():
