@@ -7,19 +7,14 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.chargebee import simulator as cb_sim
-from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice import simulator as po_sim
-from connectors.poweroffice.store import PowerOfficeStore
-from connectors.simkit import RunningSimulator, start_simulator
 from streams.events import ChangeEvent
 from streams.settings import Settings, load_settings
+from tests.integration.simulators import SimulatorPair, start_simulator_pair
 
 PO_KEYS = {
     "application_key": "poller-test-app",
@@ -30,33 +25,22 @@ CB_SITE = "poller-test"
 CB_KEY = "test_poller_key"
 
 
-@dataclass
-class Simulators:
-    po_store: PowerOfficeStore
-    cb_store: ChargebeeStore
-    po: RunningSimulator
-    cb: RunningSimulator
+Simulators = SimulatorPair
 
 
 @pytest.fixture
 async def simulators() -> AsyncIterator[Simulators]:
-    po_store = PowerOfficeStore()
-    cb_store = ChargebeeStore()
-    po = await start_simulator(
-        po_sim.build_app(
-            application_key=PO_KEYS["application_key"],
-            client_key=PO_KEYS["client_key"],
-            subscription_key=PO_KEYS["subscription_key"],
-            rate_limit=10,
-            store=po_store,
-        )
+    pair = await start_simulator_pair(
+        application_key=PO_KEYS["application_key"],
+        client_key=PO_KEYS["client_key"],
+        subscription_key=PO_KEYS["subscription_key"],
+        po_rate_limit=10,
+        site=CB_SITE,
+        api_key=CB_KEY,
+        cb_rate_limit_per_minute=0,
     )
-    cb = await start_simulator(
-        cb_sim.build_app(site=CB_SITE, api_key=CB_KEY, rate_limit_per_minute=0, store=cb_store)
-    )
-    yield Simulators(po_store, cb_store, po, cb)
-    await po.stop()
-    await cb.stop()
+    yield pair
+    await pair.stop()
 
 
 def worker_env(sims: Simulators, kafka: str, data_dir: Path, prefix: str) -> dict[str, str]:

@@ -30,11 +30,10 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.chargebee import simulator as cb_sim
 from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice import simulator as po_sim
 from connectors.poweroffice.store import PowerOfficeStore
-from connectors.simkit import RunningSimulator, start_simulator
+from connectors.simkit import RunningSimulator
+from tests.integration.simulators import start_simulator_pair
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -431,32 +430,22 @@ def person(i: int, domain: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def harness(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> AsyncIterator[Harness]:
-    po_store = PowerOfficeStore()
-    cb_store = ChargebeeStore()
-    po = await start_simulator(
-        po_sim.build_app(
-            application_key=PO_KEYS["application_key"],
-            client_key=PO_KEYS["client_key"],
-            subscription_key=PO_KEYS["subscription_key"],
-            rate_limit=PO_RATE_LIMIT_PER_SECOND,
-            store=po_store,
-        )
-    )
-    cb = await start_simulator(
-        cb_sim.build_app(
-            site=CB_SITE,
-            api_key=CB_KEY,
-            rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
-            store=cb_store,
-        )
+    pair = await start_simulator_pair(
+        application_key=PO_KEYS["application_key"],
+        client_key=PO_KEYS["client_key"],
+        subscription_key=PO_KEYS["subscription_key"],
+        po_rate_limit=PO_RATE_LIMIT_PER_SECOND,
+        site=CB_SITE,
+        api_key=CB_KEY,
+        cb_rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
     )
     data_dir = tmp_path / "ledgerlink-data"
     data_dir.mkdir()
     the_harness = Harness(
-        po_store=po_store,
-        cb_store=cb_store,
-        po=po,
-        cb=cb,
+        po_store=pair.po_store,
+        cb_store=pair.cb_store,
+        po=pair.po,
+        cb=pair.cb,
         kafka_bootstrap=kafka_bootstrap,
         prefix=f"{topic_name}.",
         data_dir=data_dir,
@@ -466,8 +455,7 @@ async def harness(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
         yield the_harness
     finally:
         await the_harness.close()
-        await po.stop()
-        await cb.stop()
+        await pair.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -26,12 +26,11 @@ import httpx
 import orjson
 import pytest
 
-from connectors.chargebee import simulator as cb_sim
 from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice import simulator as po_sim
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.store import PowerOfficeStore
-from connectors.simkit import RunningSimulator, start_simulator
+from connectors.simkit import RunningSimulator
+from tests.integration.simulators import start_simulator_pair
 
 from .conftest import (
     CB_CLIENT_BUDGET_PER_MINUTE,
@@ -109,34 +108,24 @@ async def start_company(connection: str) -> Company:
     client_key = f"{connection}-client-key-{os.urandom(4).hex()}"
     cb_api_key = f"test_{connection}_key_{os.urandom(4).hex()}"
     site = f"{connection}-test"
-    po_store = PowerOfficeStore()
-    cb_store = ChargebeeStore()
-    po = await start_simulator(
-        po_sim.build_app(
-            application_key=APPLICATION_KEY,
-            client_key=client_key,
-            subscription_key=SUBSCRIPTION_KEY,
-            rate_limit=PO_RATE_LIMIT_PER_SECOND,
-            store=po_store,
-        )
-    )
-    cb = await start_simulator(
-        cb_sim.build_app(
-            site=site,
-            api_key=cb_api_key,
-            rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
-            store=cb_store,
-        )
+    pair = await start_simulator_pair(
+        application_key=APPLICATION_KEY,
+        client_key=client_key,
+        subscription_key=SUBSCRIPTION_KEY,
+        po_rate_limit=PO_RATE_LIMIT_PER_SECOND,
+        site=site,
+        api_key=cb_api_key,
+        cb_rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
     )
     return Company(
         connection=connection,
         site=site,
         client_key=client_key,
         cb_api_key=cb_api_key,
-        po_store=po_store,
-        cb_store=cb_store,
-        po=po,
-        cb=cb,
+        po_store=pair.po_store,
+        cb_store=pair.cb_store,
+        po=pair.po,
+        cb=pair.cb,
     )
 
 
