@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/mypy .
 
 # Everything CI runs: lint, types, unit tests and integration tests against real Kafka
-# (started by tests/conftest.py with streams.localkafka, as `ledgerlink kafka start` does)
+# (started by tests/conftest.py with streams.dev.localkafka, as `ledgerlink kafka start` does)
 # and the simulators.
 test: lint
 	$(BIN)/pytest

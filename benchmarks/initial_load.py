@@ -23,12 +23,12 @@ from pathlib import Path
 
 import httpx
 
-from connectors.chargebee import simulator as cb_sim
-from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice import simulator as po_sim
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.chargebee.sim import server as cb_sim
+from connectors.chargebee.sim.store import ChargebeeStore
+from connectors.poweroffice.sim import server as po_sim
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import start_simulator
-from streams import localkafka
+from streams.dev import localkafka
 
 APP_KEY, CLIENT_KEY, SUBSCRIPTION_KEY = "bench-app", "bench-client", "bench"
 

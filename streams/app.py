@@ -22,27 +22,27 @@ import faust
 
 from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
+from connectors.events import ChangeEvent, EventDecodeError
 from connectors.exceptions import TransientApiError
+from connectors.polling.cursor_store import CursorStore
 from connectors.polling.publisher import ChangePublisher, PublishError
 from connectors.polling.runner import ChangeSource
-from connectors.polling.store import CursorStore
 from connectors.poweroffice.client import PowerOfficeClient
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.poweroffice.poller import poweroffice_sources
 from mappings import Flow, load_flows
+from streams.agents.poll_loop import poll_cycle
+from streams.agents.sinks import SinkResult, Sinks
 from streams.clients import chargebee_client, poweroffice_client
-from streams.commands import Upsert
-from streams.events import ChangeEvent, EventDecodeError
-from streams.links import LinkTable
-from streams.polling import poll_cycle
-from streams.reports import ReportBook
+from streams.config import ConnectionSettings, Settings
+from streams.config.topics import TopicNames
 from streams.runtime import Runtime
-from streams.settings import ConnectionSettings, Settings
-from streams.sinks import SinkResult, Sinks
 from streams.status import links_view, status_view
 from streams.sync.join import Joiner
+from streams.sync.links import LinkTable
+from streams.sync.messages import Upsert
+from streams.sync.reports import ReportBook
 from streams.sync.staging import StagedMapping
-from streams.topics import TopicNames
 
 __all__ = ["Engine", "build_engine", "now_ms"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from connectors.chargebee.client import ChargebeeClient
 from connectors.poweroffice.client import PowerOfficeClient
-from streams.settings import ChargebeeSettings, PowerOfficeSettings
+from streams.config import ChargebeeSettings, PowerOfficeSettings
 
 __all__ = ["chargebee_client", "poweroffice_client"]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from streams.commands import ActionItem
-from streams.links import Link, LinkState
 from streams.runtime import Runtime
+from streams.sync.links import Link, LinkState
+from streams.sync.messages import ActionItem
 
 __all__ = ["links_view", "status_view"]
 

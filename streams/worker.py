@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from streams.app import build_engine
-from streams.settings import Settings
+from streams.config import Settings
 from streams.topic_admin import ensure_topics
 
 __all__ = ["run_worker"]

@@ -2,7 +2,7 @@
 
 The broker is real Apache Kafka. ``KAFKA_BOOTSTRAP_SERVERS`` points the suite at one that
 already runs; without it the first test that asks for ``kafka_bootstrap`` starts a local
-broker (``streams.localkafka``) on a free port with its data in a temporary directory, and
+broker (``streams.dev.localkafka``) on a free port with its data in a temporary directory, and
 the session stops it at the end. Tests share that broker and isolate themselves by topic
 (and consumer group) names, so ``topic_name`` gives every test its own prefix.
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams import localkafka
+from streams.dev import localkafka
 
 
 @pytest.fixture(scope="session")

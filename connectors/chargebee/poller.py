@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from connectors.chargebee.paging import Page, follow_offsets
+from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.polling.cursor import RecordMark
-from streams.events import ChangeEvent, Op, Origin, Source
 
 __all__ = [
     "BUSINESS_ENTITY_EVENTS",

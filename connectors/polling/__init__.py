@@ -6,8 +6,8 @@ only know how to read their API and turn a record into a `ChangeEvent`.
 """
 
 from connectors.polling.cursor import Cursor, RecordMark, advance, select_unseen, window_start
+from connectors.polling.cursor_store import CursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink
-from connectors.polling.store import CursorStore
 
 __all__ = [
     "ChangePublisher",

@@ -14,8 +14,8 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from connectors.events import ChangeEvent
 from connectors.exceptions import LedgerlinkError
-from streams.events import ChangeEvent
 
 __all__ = ["ChangePublisher", "EventSink", "PublishError"]
 

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connectors.events import ChangeEvent
 from connectors.polling.cursor import RecordMark, advance, select_unseen, window_start
+from connectors.polling.cursor_store import CursorStore
 from connectors.polling.publisher import EventSink
-from connectors.polling.store import CursorStore
-from streams.events import ChangeEvent
 
 __all__ = ["ChangeSource", "PollResult", "poll_once"]
 

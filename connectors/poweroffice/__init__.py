@@ -1,6 +1,6 @@
 """PowerOffice Go v2: the API client ledgerlink uses, its auth and paging, and a simulator.
 
-The simulator (`connectors.poweroffice.simulator`) is not imported here, so the worker
+The simulator (`connectors.poweroffice.sim.server`) is not imported here, so the worker
 does not load it.
 """
 

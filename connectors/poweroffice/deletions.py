@@ -19,11 +19,11 @@ from typing import Any, Protocol
 
 import orjson
 
+from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.polling.publisher import EventSink
 from connectors.poweroffice.poller import ENTITY_NAMES, SYSTEM
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND
-from streams.events import ChangeEvent, Op, Origin, Source
 
 __all__ = ["DeletionWatch", "IdLister", "vanished"]
 

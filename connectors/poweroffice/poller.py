@@ -17,10 +17,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.polling.cursor import RecordMark
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
-from streams.events import ChangeEvent, Op, Origin, Source
 
 __all__ = [
     "ENTITY_NAMES",

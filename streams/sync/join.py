@@ -28,13 +28,13 @@ from typing import Any
 
 import orjson
 
+from connectors.events import ChangeEvent, Op
 from mappings import Flow
-from streams.commands import ActionItem, DeadLetter, Upsert
-from streams.events import ChangeEvent, Op
-from streams.links import Link, LinkState, LinkTable, SideState
-from streams.reports import ReportBook
 from streams.sync.ids import chargebee_customer_id
+from streams.sync.links import Link, LinkState, LinkTable, SideState
+from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.names import normalise_name
+from streams.sync.reports import ReportBook
 
 __all__ = ["JoinResult", "Joiner"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.chargebee import simulator as cb_sim
-from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice import simulator as po_sim
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.chargebee.sim import server as cb_sim
+from connectors.chargebee.sim.store import ChargebeeStore
+from connectors.poweroffice.sim import server as po_sim
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator, start_simulator
 
 

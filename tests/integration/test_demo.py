@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from streams import settings
-from streams.sample_data import build_sample_data
+from streams import config as settings
+from streams.dev.sample_data import build_sample_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams import localkafka
+from streams.dev import localkafka
 
 pytestmark = pytest.mark.integration
 

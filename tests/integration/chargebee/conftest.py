@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from connectors.chargebee.client import ChargebeeClient
-from connectors.chargebee.simulator import build_app
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.server import build_app
+from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.secrets import Secret
 from connectors.simkit import RunningSimulator, start_simulator
 from connectors.transport import RetryPolicy

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from connectors.chargebee.client import ChargebeeClient, Page
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.exceptions import AuthenticationError, DuplicateIdError, NotFoundError
 
 pytestmark = pytest.mark.integration

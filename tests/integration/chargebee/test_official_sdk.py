@@ -11,7 +11,7 @@ import asyncio
 import chargebee
 import pytest
 
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.store import ChargebeeStore
 
 pytestmark = pytest.mark.integration
 

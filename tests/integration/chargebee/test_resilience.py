@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from connectors.chargebee.simulator import build_app
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.server import build_app
+from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.simkit import FaultSettings, RunningSimulator, SlidingWindowLimiter, start_simulator
 from connectors.simkit.app import STATE_KEY
 from connectors.simkit.stats import DROPPED

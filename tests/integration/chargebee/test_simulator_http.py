@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from connectors.chargebee.simulator import build_app
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.server import build_app
+from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.simkit import start_simulator
 
 from .conftest import API_KEY

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from streams.events import ChangeEvent
-from streams.settings import Settings, load_settings
+from connectors.events import ChangeEvent
+from streams.config import Settings, load_settings
 from tests.integration.simulators import SimulatorPair, start_simulator_pair
 
 PO_KEYS = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.events import Op
-from streams.polling import run_polling
+from connectors.events import Op
+from streams.agents.poll_loop import run_polling
 
 from .conftest import Simulators, read_topic, settings_for
 
@@ -24,7 +24,7 @@ async def test_customers_and_business_entities_reach_the_changes_topic(
     results = await run_polling(settings, once=True, systems=["chargebee"])
 
     assert {r.entity: r.published for r in results} == {"customer": 250, "business_entity": 2}
-    events = await read_topic(kafka_bootstrap, settings.changes_topic, at_least=252)
+    events = await read_topic(kafka_bootstrap, settings.topics.changes, at_least=252)
     assert {e.source.id for e in events if e.source.entity == "customer"} == {
         c["id"] for c in customers
     }
@@ -47,7 +47,7 @@ async def test_a_deleted_customer_arrives_as_a_delete_and_nothing_repeats(
     results = await run_polling(settings, once=True, systems=["chargebee"])
 
     assert {r.entity: r.published for r in results} == {"customer": 1, "business_entity": 0}
-    events = await read_topic(kafka_bootstrap, settings.changes_topic, at_least=4)
+    events = await read_topic(kafka_bootstrap, settings.topics.changes, at_least=4)
     assert len(events) == 4
     assert events[-1].op is Op.DELETE
     assert events[-1].source.id == "cus_seed_00001"

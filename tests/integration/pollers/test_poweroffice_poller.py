@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from connectors.poweroffice.resources import Resource
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND
-from streams.polling import run_polling
+from streams.agents.poll_loop import run_polling
 
 from .conftest import Simulators, read_topic, settings_for, worker_env
 
@@ -59,7 +59,7 @@ async def test_every_employee_reaches_the_changes_topic_once(
     settings = settings_for(simulators, kafka_bootstrap, tmp_path, f"{topic_name}.")
     results = await run_polling(settings, once=True, systems=["poweroffice"], page_size=1000)
     assert {r.entity: r.published for r in results}["Employee"] == TOTAL
-    events = await read_topic(kafka_bootstrap, settings.changes_topic, at_least=TOTAL)
+    events = await read_topic(kafka_bootstrap, settings.topics.changes, at_least=TOTAL)
     ids = employee_ids(events)
     assert set(ids) == expected
     assert len(ids) == TOTAL  # nothing published twice
@@ -75,7 +75,7 @@ async def test_a_second_poll_publishes_only_what_changed(
     edited = simulators.po_store.edit(Resource.EMPLOYEES, int(ids[999]), LastName="Bjørnstad-Ås")
     results = await run_polling(settings, once=True, systems=["poweroffice"], page_size=1000)
     assert {r.entity: r.published for r in results}["Employee"] == 1
-    events = await read_topic(kafka_bootstrap, settings.changes_topic, at_least=TOTAL + 1)
+    events = await read_topic(kafka_bootstrap, settings.topics.changes, at_least=TOTAL + 1)
     assert events[-1].source.id == str(edited["Id"])
     assert events[-1].after is not None
     assert events[-1].after["LastName"] == "Bjørnstad-Ås"

@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 
 from connectors.poweroffice.client import PowerOfficeClient
-from connectors.poweroffice.simulator import (
+from connectors.poweroffice.sim.server import (
     LIMITER_KEY,
     STORE_KEY,
     TOKENS_KEY,
     build_app,
 )
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.secrets import Secret
 from connectors.simkit import RunningSimulator, SlidingWindowLimiter, start_simulator
 from connectors.simkit.app import STATE_KEY

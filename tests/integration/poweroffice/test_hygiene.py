@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from connectors.poweroffice.resources import Resource
-from connectors.poweroffice.simulator import TOKENS_KEY
+from connectors.poweroffice.sim.server import TOKENS_KEY
 
 from .conftest import APPLICATION_KEY, CLIENT_KEY
 

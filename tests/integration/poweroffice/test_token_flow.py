@@ -10,7 +10,7 @@ import pytest
 from connectors.exceptions import AuthenticationError
 from connectors.poweroffice.auth import basic_authorization
 from connectors.poweroffice.resources import Resource
-from connectors.poweroffice.simulator import TOKENS_KEY
+from connectors.poweroffice.sim.server import TOKENS_KEY
 from connectors.secrets import Secret
 
 from .conftest import APPLICATION_KEY, CLIENT_KEY

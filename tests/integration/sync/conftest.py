@@ -30,8 +30,8 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.chargebee.sim.store import ChargebeeStore
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator
 from tests.integration.simulators import start_simulator_pair
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.chargebee.store import ChargebeeStore
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.chargebee.sim.store import ChargebeeStore
+from connectors.poweroffice.sim.store import PowerOfficeStore
 
 from .conftest import person
 

@@ -26,9 +26,9 @@ import httpx
 import orjson
 import pytest
 
-from connectors.chargebee.store import ChargebeeStore
+from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.poweroffice.resources import Resource
-from connectors.poweroffice.store import PowerOfficeStore
+from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator
 from tests.integration.simulators import start_simulator_pair
 

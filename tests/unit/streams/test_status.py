@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 from connectors.polling.runner import PollResult
-from streams.commands import ActionItem
-from streams.inspect import format_links, format_status
-from streams.links import Link, LinkState, SideState
+from streams.cli.inspect import format_links, format_status
 from streams.runtime import Runtime
 from streams.status import links_view, status_view
+from streams.sync.links import Link, LinkState, SideState
+from streams.sync.messages import ActionItem
 
 
 def link(flow: str, state: LinkState, rid: int) -> Link:

@@ -1,0 +1,224 @@
+"""The `ledgerlink` command line: parses arguments and hands each command to its owner.
+
+Each command's work lives in its own module; this one only knows the contract of design §6
+(names, flags, defaults) and turns a `LedgerlinkError` into a one-line message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from connectors.exceptions import LedgerlinkError
+
+__all__ = ["build_parser", "main"]
+
+
+def _kafka(args: argparse.Namespace) -> int:
+    from streams.dev import localkafka
+
+    data_dir = Path(args.data_dir)
+    if args.action == "start":
+        status = localkafka.start(data_dir=data_dir, port=args.port)
+        print(status.describe())
+    else:
+        print(localkafka.stop(data_dir=data_dir))
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    if args.system == "poweroffice":
+        from connectors.poweroffice.sim import server as po_sim
+
+        asyncio.run(
+            po_sim.serve(
+                host=args.host,
+                port=args.port,
+                application_key=args.application_key,
+                client_key=args.client_key,
+                subscription_key=args.subscription_key,
+                rate_limit=args.rate_limit,
+            )
+        )
+    else:
+        from connectors.chargebee.sim import server as cb_sim
+
+        asyncio.run(
+            cb_sim.serve(
+                host=args.host,
+                port=args.port,
+                site=args.site,
+                api_key=args.api_key,
+                rate_limit_per_minute=args.rate_limit_per_minute,
+            )
+        )
+    return 0
+
+
+def _poll(args: argparse.Namespace) -> int:
+    from streams.agents.poll_loop import SYSTEMS, run_polling
+    from streams.config import load_settings
+
+    settings = load_settings()
+    systems = [args.system] if args.system else list(SYSTEMS)
+    results = asyncio.run(
+        run_polling(settings, once=args.once, systems=systems, page_size=args.page_size)
+    )
+    for result in results:
+        print(
+            f"{result.system:<12} {result.entity:<16} read {result.read:>7}  "
+            f"published {result.published:>7}"
+        )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.config import load_settings
+    from streams.worker import run_worker
+
+    return run_worker(load_settings(), loglevel="debug" if args.verbose else "info")
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streams.cli import inspect
+    from streams.config import load_settings
+
+    port = load_settings().web_port
+    path = "/ledgerlink/status" if args.command == "status" else "/ledgerlink/links"
+    data = inspect.fetch(port, path, connection=args.connection)
+    if args.json:
+        print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+    elif args.command == "status":
+        print(inspect.format_status(data))
+    else:
+        print(inspect.format_links(data))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from streams.dev import demo
+
+    return demo.run(
+        until_synced=args.until_synced,
+        data_dir=Path(args.data_dir),
+        poweroffice_port=args.poweroffice_port,
+        chargebee_port=args.chargebee_port,
+        web_port=args.web_port,
+        kafka_port=args.kafka_port,
+        keep_kafka=args.keep_kafka,
+        timeout=args.timeout,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from streams import config as defaults
+
+    parser = argparse.ArgumentParser(
+        prog="ledgerlink", description="Two-way sync between PowerOffice Go and Chargebee."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kafka = commands.add_parser("kafka", help="start or stop the local Apache Kafka broker")
+    kafka_actions = kafka.add_subparsers(dest="action", required=True, metavar="ACTION")
+    start = kafka_actions.add_parser("start", help="start the broker; returns once it answers")
+    start.add_argument("--port", type=int, default=9092, help="client port (default 9092)")
+    start.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
+    stop = kafka_actions.add_parser("stop", help="stop the broker cleanly")
+    stop.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
+    kafka.set_defaults(handler=_kafka)
+
+    simulator = commands.add_parser("simulator", help="run an API simulator in the foreground")
+    systems = simulator.add_subparsers(dest="system", required=True, metavar="SYSTEM")
+    po = systems.add_parser("poweroffice", help="the PowerOffice Go v2 API")
+    po.add_argument("--host", default="127.0.0.1")
+    po.add_argument("--port", type=int, default=8101)
+    po.add_argument("--application-key", default=defaults.LOCAL_POWEROFFICE_APPLICATION_KEY)
+    po.add_argument("--client-key", default=defaults.LOCAL_POWEROFFICE_CLIENT_KEY)
+    po.add_argument("--subscription-key", default=defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY)
+    po.add_argument("--rate-limit", type=int, default=10, help="requests/s per subscription key")
+    cb = systems.add_parser("chargebee", help="the Chargebee API v2")
+    cb.add_argument("--host", default="127.0.0.1")
+    cb.add_argument("--port", type=int, default=8102)
+    cb.add_argument("--site", default=defaults.LOCAL_CHARGEBEE_SITE)
+    cb.add_argument("--api-key", default=defaults.LOCAL_CHARGEBEE_API_KEY)
+    cb.add_argument("--rate-limit-per-minute", type=int, default=3500)
+    simulator.set_defaults(handler=_simulator)
+
+    poll = commands.add_parser(
+        "poll", help="run only the pollers: publish both systems' changes to Kafka"
+    )
+    poll.add_argument("--once", action="store_true", help="poll every entity once, then exit")
+    poll.add_argument("--system", choices=["poweroffice", "chargebee"], help="only this system")
+    poll.add_argument("--page-size", type=int, default=None, help="records per API page")
+    poll.set_defaults(handler=_poll)
+
+    worker = commands.add_parser(
+        "worker", help="the production process: pollers, join and sink agents (Faust)"
+    )
+    worker.set_defaults(handler=_worker)
+    for name, text in (
+        ("status", "counts per flow, last polls, dead letters, action items, conflicts"),
+        ("links", "the table of linked records"),
+    ):
+        sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
+        sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
+        sub.add_argument("--connection", help="which connection (default: the worker's first)")
+        sub.set_defaults(handler=_inspect)
+
+    demo = commands.add_parser(
+        "demo", help="local Kafka, both simulators with sample data and the worker, in one go"
+    )
+    demo.add_argument(
+        "--until-synced", action="store_true", help="exit 0 once everything has converged"
+    )
+    demo.add_argument("--data-dir", default="./var/demo", help="default ./var/demo")
+    demo.add_argument("--poweroffice-port", type=int, default=8101, help="default 8101")
+    demo.add_argument("--chargebee-port", type=int, default=8102, help="default 8102")
+    demo.add_argument(
+        "--web-port",
+        type=int,
+        default=None,
+        help="the worker's status port (default $LEDGERLINK_WEB_PORT, else 6066)",
+    )
+    demo.add_argument(
+        "--kafka-port",
+        type=int,
+        default=9092,
+        help="port of the local broker, started unless KAFKA_BOOTSTRAP_SERVERS is set",
+    )
+    demo.add_argument(
+        "--keep-kafka", action="store_true", help="leave the local broker running at the end"
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds to wait for the sync (default 300)"
+    )
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request at INFO; our connectors log what matters themselves.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return int(args.handler(args))
+    except LedgerlinkError as exc:
+        print(f"ledgerlink: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Reading the settings from the environment (design §6).
+
+Every setting has a default that works on a laptop against the local Kafka and the
+simulators, and an environment variable for production. A malformed value fails at
+start-up with a `ConfigError` that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from connectors.exceptions import ConfigError
+from connectors.secrets import Secret
+from streams.config.connections_file import load_connections
+from streams.config.settings import (
+    LOCAL_CHARGEBEE_API_KEY,
+    LOCAL_CHARGEBEE_SITE,
+    LOCAL_POWEROFFICE_APPLICATION_KEY,
+    LOCAL_POWEROFFICE_CLIENT_KEY,
+    LOCAL_POWEROFFICE_SUBSCRIPTION_KEY,
+    ChargebeeSettings,
+    ConnectionSettings,
+    PowerOfficeSettings,
+    Settings,
+    check_url,
+    valid_connection_id,
+    valid_site,
+)
+
+__all__ = ["load_settings"]
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, f"must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(name, f"expected a TCP port (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    if not check_url(value):
+        raise ConfigError(name, f"expected an http(s) URL, got {value!r}")
+    return value.rstrip("/")
+
+
+def _bootstrap(env: Mapping[str, str]) -> str:
+    name = "KAFKA_BOOTSTRAP_SERVERS"
+    value = env.get(name) or "localhost:9092"
+    for server in value.split(","):
+        host, sep, port = server.strip().rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError(name, f"expected host:port[,host:port...], got {value!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``env`` (the process environment by default)."""
+    env = os.environ if env is None else env
+    site = env.get("CHARGEBEE_SITE") or LOCAL_CHARGEBEE_SITE
+    if not valid_site(site):
+        raise ConfigError("CHARGEBEE_SITE", f"expected a site name like 'acme-test', got {site!r}")
+    poweroffice = PowerOfficeSettings(
+        base_url=_url(env, "POWEROFFICE_BASE_URL", "http://127.0.0.1:8101/v2"),
+        token_url=_url(env, "POWEROFFICE_TOKEN_URL", "http://127.0.0.1:8101/OAuth/Token"),
+        application_key=Secret(
+            env.get("POWEROFFICE_APPLICATION_KEY") or LOCAL_POWEROFFICE_APPLICATION_KEY
+        ),
+        client_key=Secret(env.get("POWEROFFICE_CLIENT_KEY") or LOCAL_POWEROFFICE_CLIENT_KEY),
+        subscription_key=Secret(
+            env.get("POWEROFFICE_SUBSCRIPTION_KEY") or LOCAL_POWEROFFICE_SUBSCRIPTION_KEY
+        ),
+        requests_per_second=_number(env, "POWEROFFICE_REQUESTS_PER_SECOND", 8.0, minimum=0.1),
+    )
+    chargebee = ChargebeeSettings(
+        site=site,
+        api_key=Secret(env.get("CHARGEBEE_API_KEY") or LOCAL_CHARGEBEE_API_KEY),
+        base_url=_url(env, "CHARGEBEE_BASE_URL", f"https://{site}.chargebee.com/api/v2"),
+        requests_per_minute=int(_number(env, "CHARGEBEE_REQUESTS_PER_MINUTE", 150, minimum=1)),
+    )
+    connection_id = env.get("LEDGERLINK_CONNECTION_ID") or "default"
+    if not valid_connection_id(connection_id):
+        raise ConfigError(
+            "LEDGERLINK_CONNECTION_ID",
+            f"use letters, digits, '-' and '_' only, got {connection_id!r}",
+        )
+    connections: tuple[ConnectionSettings, ...] = (
+        ConnectionSettings(id=connection_id, poweroffice=poweroffice, chargebee=chargebee),
+    )
+    if env.get("LEDGERLINK_CONNECTIONS_FILE"):
+        connections = load_connections(
+            Path(env["LEDGERLINK_CONNECTIONS_FILE"]),
+            env,
+            poweroffice=poweroffice,
+            chargebee=chargebee,
+        )
+    topic_prefix = env.get("LEDGERLINK_TOPIC_PREFIX", "")
+    if topic_prefix and not all(c.isalnum() or c in "._-" for c in topic_prefix):
+        raise ConfigError(
+            "LEDGERLINK_TOPIC_PREFIX",
+            f"Kafka topic names allow letters, digits, '.', '_' and '-' only, got {topic_prefix!r}",
+        )
+    return Settings(
+        connections=connections,
+        kafka_bootstrap_servers=_bootstrap(env),
+        topic_prefix=topic_prefix,
+        partitions=int(_number(env, "LEDGERLINK_PARTITIONS", 1, minimum=1)),
+        replication_factor=int(_number(env, "LEDGERLINK_REPLICATION_FACTOR", 1, minimum=1)),
+        data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
+        poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
+        reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
+        web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
+    )

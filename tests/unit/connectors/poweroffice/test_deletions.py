@@ -1,0 +1,100 @@
+"""Finding PowerOffice Go deletes by listing ids: what vanished, what was only just made."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connectors.events import ChangeEvent, Op, Origin, Source
+from connectors.poweroffice.deletions import DeletionWatch, vanished
+from connectors.poweroffice.resources import Resource
+
+
+class Lister:
+    def __init__(self, ids: dict[Resource, list[int]]) -> None:
+        self.ids = ids
+        self.calls: list[tuple[Resource, Sequence[str] | None]] = []
+
+    async def list_page(
+        self,
+        resource,
+        *,
+        changed_after=None,
+        page_number=1,
+        page_size=5000,
+        order_by=None,
+        contact_ids=None,
+        fields=None,
+    ) -> list[dict[str, Any]]:
+        self.calls.append((resource, fields))
+        rows = [{"Id": i} for i in self.ids.get(resource, [])]
+        start = (page_number - 1) * page_size
+        return rows[start : start + page_size]
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.events: list[ChangeEvent] = []
+
+    async def publish(self, events: Sequence[ChangeEvent]) -> None:
+        self.events.extend(events)
+
+
+def test_vanished_ids_are_the_known_ones_not_listed():
+    assert vanished({"1", "2", "10"}, {"2", "3"}) == ["1", "10"]
+
+
+async def test_the_first_listing_reports_nothing_and_the_next_reports_deletes(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: [1, 2, 3]})
+    watch = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.EMPLOYEES])
+    sink = Sink()
+    assert await watch.check(sink, now_ticks=10**17) == 0
+    lister.ids[Resource.EMPLOYEES] = [1, 3]
+    assert await watch.check(sink, now_ticks=10**17 + 1) == 1
+    [event] = sink.events
+    assert event.op is Op.DELETE
+    assert event.record_key == "poweroffice:Employee:2"
+    assert lister.calls[0] == (Resource.EMPLOYEES, ["Id"])
+
+
+async def test_known_ids_survive_a_restart(tmp_path):
+    lister = Lister({Resource.DEPARTMENTS: [4, 5]})
+    await DeletionWatch(lister, tmp_path, "acme", resources=[Resource.DEPARTMENTS]).check(
+        Sink(), now_ticks=1
+    )
+    lister.ids[Resource.DEPARTMENTS] = [5]
+    sink = Sink()
+    restarted = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.DEPARTMENTS])
+    await restarted.check(sink, now_ticks=2)
+    assert [e.source.id for e in sink.events] == ["4"]
+
+
+async def test_a_record_made_and_deleted_between_two_listings_is_reported(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: [1]})
+    watch = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.EMPLOYEES])
+    await watch.check(Sink(), now_ticks=1)
+    watch.saw(
+        ChangeEvent(
+            connection="acme",
+            op=Op.CREATE,
+            source=Source("poweroffice", "Employee", "9", 5, 5),
+            after={"Id": 9},
+            origin=Origin("poweroffice"),
+            observed_ms=0,
+        )
+    )
+    sink = Sink()
+    await watch.check(sink, now_ticks=2)
+    assert [e.source.id for e in sink.events] == ["9"]
+
+
+async def test_ids_of_one_entity_are_not_confused_with_another(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: [7], Resource.CUSTOMERS: [7]})
+    watch = DeletionWatch(
+        lister, tmp_path, "acme", resources=[Resource.EMPLOYEES, Resource.CUSTOMERS]
+    )
+    await watch.check(Sink(), now_ticks=1)
+    lister.ids[Resource.CUSTOMERS] = []
+    sink = Sink()
+    await watch.check(sink, now_ticks=2)
+    assert [e.record_key for e in sink.events] == ["poweroffice:Customer:7"]

@@ -1,0 +1,211 @@
+"""The demo's orchestration without a broker: its pure pieces, and a whole run against a
+stand-in worker that serves the documented status and links endpoints."""
+
+from __future__ import annotations
+
+import io
+import re
+import socket
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from connectors.exceptions import LedgerlinkError
+from streams import config as defaults
+from streams.dev import demo
+
+KEYS = (
+    defaults.LOCAL_POWEROFFICE_APPLICATION_KEY,
+    defaults.LOCAL_POWEROFFICE_CLIENT_KEY,
+    defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY,
+    defaults.LOCAL_CHARGEBEE_API_KEY,
+)
+
+# Answers like the worker of docs/worker.md: converged after about a second.
+STAND_IN_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from aiohttp import web
+    began = time.monotonic()
+    never = os.environ.get("STAND_IN_NEVER_CONVERGES") == "1"
+    if os.environ.get("STAND_IN_CRASHES") == "1":
+        print("stand-in worker: cannot reach Kafka", flush=True)
+        sys.exit(3)
+
+    async def status(request):
+        done = time.monotonic() - began > 1.0 and not never
+        linked = 95 if done else 10
+        return web.json_response({
+            "connection": "default", "converged": done,
+            "flows": {"employee": {"linked": linked, "pending": 0},
+                      "company": {"linked": 1, "pending": 0}},
+            "dead_letters": 0, "conflicts": 0, "actions": {"open": 1, "resolved": 0},
+            "action_items": [{"id": "a", "kind": "create_business_entity", "message":
+                              "create business entity 'Nordlys Regnskap AS' in Chargebee"}],
+        })
+
+    async def links(request):
+        return web.json_response({"links": [
+            {"flow": "employee", "state": "linked",
+             "left": {"system": "poweroffice", "entity": "Employee", "id": "10013"},
+             "right": {"system": "chargebee", "entity": "customer", "id": "cb-10013"},
+             "values": {"email": "kjaersti.haugen@fjellsyn.no", "first_name": "Kjærsti",
+                        "last_name": "Haugen"}},
+        ]})
+
+    app = web.Application()
+    app.router.add_get("/ledgerlink/status", status)
+    app.router.add_get("/ledgerlink/links", links)
+    print("stand-in worker env:", sorted(os.environ), flush=True)
+    web.run_app(app, host="127.0.0.1", port=int(os.environ["LEDGERLINK_WEB_PORT"]),
+                print=None)
+    """
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _options(tmp_path: Path, **overrides: object) -> demo.DemoOptions:
+    values: dict[str, object] = {
+        "until_synced": True,
+        "data_dir": tmp_path / "demo",
+        "poweroffice_port": _free_port(),
+        "chargebee_port": _free_port(),
+        "web_port": _free_port(),
+        "kafka_bootstrap": "127.0.0.1:1",  # the stand-in never connects
+        "timeout": 20.0,
+        "worker_command": (sys.executable, "-c", STAND_IN_WORKER),
+    }
+    values.update(overrides)
+    return demo.DemoOptions(**values)  # type: ignore[arg-type]
+
+
+# -- pure pieces ----------------------------------------------------------------------------
+
+
+def test_worker_environment_points_at_the_demo_and_drops_other_settings():
+    env = demo.worker_environment(
+        {"PATH": "/bin", "CHARGEBEE_SITE": "prod", "LEDGERLINK_CONNECTIONS_FILE": "x.toml"},
+        bootstrap="127.0.0.1:9092",
+        data_dir=Path("/tmp/d"),
+        topic_prefix="demo-x-",
+        poweroffice_root="http://127.0.0.1:8101",
+        chargebee_root="http://127.0.0.1:8102",
+        web_port=6066,
+    )
+    assert env["PATH"] == "/bin"
+    assert "LEDGERLINK_CONNECTIONS_FILE" not in env
+    assert env["CHARGEBEE_SITE"] == defaults.LOCAL_CHARGEBEE_SITE
+    assert env["POWEROFFICE_BASE_URL"] == "http://127.0.0.1:8101/v2"
+    assert env["POWEROFFICE_TOKEN_URL"] == "http://127.0.0.1:8101/OAuth/Token"
+    assert env["CHARGEBEE_BASE_URL"] == "http://127.0.0.1:8102/api/v2"
+    assert env["LEDGERLINK_POLL_INTERVAL"] == "1"
+    assert env["LEDGERLINK_TOPIC_PREFIX"] == "demo-x-"
+    assert env["LEDGERLINK_DATA_DIR"] == "/tmp/d"
+
+
+def test_topic_prefix_is_fresh_and_a_valid_kafka_name():
+    first, second = demo.demo_topic_prefix(), demo.demo_topic_prefix()
+    assert first != second
+    assert re.fullmatch(r"demo-\d{8}-\d{6}-[0-9a-f]{4}-", first)
+
+
+def test_data_dir_of_another_worker_is_refused(tmp_path):
+    (tmp_path / "cursors").mkdir()
+    with pytest.raises(demo.DemoError, match="--data-dir"):
+        demo.prepare_data_dir(tmp_path)
+    assert (tmp_path / "cursors").exists()
+
+
+def test_data_dir_of_an_earlier_demo_is_cleared_of_worker_state(tmp_path):
+    demo.prepare_data_dir(tmp_path)
+    (tmp_path / "faust").mkdir()
+    (tmp_path / "cursors").mkdir()
+    demo.prepare_data_dir(tmp_path)
+    assert not (tmp_path / "faust").exists()
+    assert not (tmp_path / "cursors").exists()
+
+
+def test_try_it_lines_read_keys_from_the_env_file_and_never_show_them(tmp_path):
+    env_file = demo.write_demo_env(tmp_path)
+    text = "\n".join(
+        demo.try_it_lines(
+            poweroffice_root="http://127.0.0.1:8101",
+            chargebee_root="http://127.0.0.1:8102",
+            status_url="http://127.0.0.1:6066/ledgerlink/status",
+            env_file=env_file,
+            employee_id=10038,
+            missing_entity=("nordlys-regnskap-as", "Nordlys Regnskap AS"),
+        )
+    )
+    assert all(key not in text for key in KEYS)
+    assert all(key in env_file.read_text() for key in KEYS)
+    assert env_file.stat().st_mode & 0o077 == 0
+    assert "/v2/Employees/10038" in text
+    assert "nordlys-regnskap-as" in text
+
+
+def test_a_port_in_use_names_its_flag(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        options = _options(tmp_path, chargebee_port=port)
+        with pytest.raises(LedgerlinkError, match="--chargebee-port"):
+            demo.run(
+                until_synced=True,
+                data_dir=options.data_dir,
+                poweroffice_port=options.poweroffice_port,
+                chargebee_port=port,
+                web_port=options.web_port,
+                env={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"},
+            )
+
+
+# -- whole runs against the stand-in --------------------------------------------------------
+
+
+async def test_until_synced_prints_the_report_and_exits_0(tmp_path):
+    out = io.StringIO()
+    code = await demo.run_demo(_options(tmp_path), out)
+    text = out.getvalue()
+    assert code == 0, text
+    assert "synced customers 95/95" in text
+    assert "Employee 10013" in text
+    assert "customer cb-10013" in text
+    assert "k***@fjellsyn.no" in text
+    assert "kjaersti.haugen@" not in text
+    assert "create business entity 'Nordlys Regnskap AS' in Chargebee" in text
+    assert "Worker: stopped" in text
+    assert all(key not in text for key in KEYS)
+
+
+async def test_the_worker_gets_the_documented_environment(tmp_path):
+    await demo.run_demo(_options(tmp_path), io.StringIO())
+    log = (tmp_path / "demo" / "worker.log").read_text()
+    for name in ("KAFKA_BOOTSTRAP_SERVERS", "LEDGERLINK_TOPIC_PREFIX", "POWEROFFICE_BASE_URL"):
+        assert name in log
+
+
+async def test_a_worker_that_dies_fails_with_its_log_tail(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STAND_IN_CRASHES", "1")
+    code = await demo.run_demo(_options(tmp_path), io.StringIO())
+    assert code == 1
+    error = capsys.readouterr().err
+    assert "exited with code 3" in error
+    assert "cannot reach Kafka" in error
+
+
+async def test_no_convergence_within_the_timeout_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STAND_IN_NEVER_CONVERGES", "1")
+    out = io.StringIO()
+    code = await demo.run_demo(_options(tmp_path, timeout=2.0), out)
+    assert code == 1
+    assert "--timeout" in capsys.readouterr().err
+    assert "Worker: stopped" in out.getvalue()
