@@ -8,18 +8,25 @@ connection id, so that every event of one connection lands on one partition.
 
 `event_id` is derived from (connection, system, entity, id, version): the same record
 version always gets the same id, so consumers can drop redeliveries.
+
+Decoding checks the envelope's shape and types (`EventDecodeError` says what is wrong),
+and encoding keeps every event small enough for Kafka: a record with a huge value (a
+2 MiB name) is sent with that value cut to `MAX_VALUE_CHARS`, which no mapped field
+accepts, so the join dead-letters it by its key instead of the event vanishing.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 import orjson
 
 __all__ = [
+    "MAX_EVENT_BYTES",
+    "MAX_VALUE_CHARS",
     "ChangeEvent",
     "EventDecodeError",
     "Op",
@@ -28,6 +35,11 @@ __all__ = [
     "Writer",
     "make_event_id",
 ]
+
+
+# Kafka's default message.max.bytes is 1 MiB; an event stays well below it.
+MAX_EVENT_BYTES = 512 * 1024
+MAX_VALUE_CHARS = 16 * 1024
 
 
 class Op(StrEnum):
@@ -115,23 +127,84 @@ class ChangeEvent:
         return f"{self.source.system}:{self.source.entity}:{self.source.id}"
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        data = orjson.dumps(asdict(self))
+        if len(data) <= MAX_EVENT_BYTES:
+            return data
+        shrunk = replace(self, after=_cut(self.after), before=_cut(self.before))
+        return orjson.dumps(asdict(shrunk))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChangeEvent:
         try:
             raw = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            raise EventDecodeError(f"not JSON: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise EventDecodeError(f"not a JSON object but {type(raw).__name__}")
+        try:
+            source = _object(raw, "source")
+            origin = _object(raw, "origin")
             return cls(
-                connection=raw["connection"],
+                connection=_text(raw, "connection"),
                 op=Op(raw["op"]),
-                source=Source(**raw["source"]),
-                after=raw["after"],
-                before=raw.get("before"),
-                origin=Origin(
-                    system=raw["origin"]["system"], writer=Writer(raw["origin"]["writer"])
+                source=Source(
+                    system=_text(source, "system", "source."),
+                    entity=_text(source, "entity", "source."),
+                    id=_text(source, "id", "source."),
+                    version=_integer(source, "version", "source."),
+                    ts_ms=_integer(source, "ts_ms", "source."),
                 ),
-                observed_ms=int(raw["observed_ms"]),
-                event_id=raw["event_id"],
+                after=_record(raw, "after"),
+                before=_record(raw, "before"),
+                origin=Origin(
+                    system=_text(origin, "system", "origin."), writer=Writer(origin["writer"])
+                ),
+                observed_ms=_integer(raw, "observed_ms"),
+                event_id=_text(raw, "event_id"),
             )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise EventDecodeError(f"not a change event: {exc}") from exc
+        except KeyError as exc:
+            raise EventDecodeError(f"{exc.args[0]} is missing") from exc
+        except ValueError as exc:  # an unknown op or writer
+            raise EventDecodeError(str(exc)) from exc
+
+
+def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw[key]
+    if not isinstance(value, dict):
+        raise EventDecodeError(f"{key} must be an object, got {type(value).__name__}")
+    return value
+
+
+def _text(raw: dict[str, Any], key: str, where: str = "") -> str:
+    value = raw[key]
+    if not isinstance(value, str) or not value:
+        raise EventDecodeError(f"{where}{key} must be non-empty text, got {_shown(value)}")
+    return value
+
+
+def _integer(raw: dict[str, Any], key: str, where: str = "") -> int:
+    value = raw[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EventDecodeError(f"{where}{key} must be an integer, got {_shown(value)}")
+    return value
+
+
+def _record(raw: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise EventDecodeError(f"{key} must be an object or null, got {_shown(value)}")
+    return value
+
+
+def _shown(value: Any) -> str:
+    text = orjson.dumps(value).decode() if not isinstance(value, bytes) else repr(value)
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
+def _cut(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    return {
+        key: value[:MAX_VALUE_CHARS] if isinstance(value, str) else value
+        for key, value in record.items()
+    }

@@ -1,12 +1,15 @@
-"""Building each system's API client from the settings, in one place."""
+"""Building each system's API clients from the settings, in one place: per connection,
+and for every connection a worker serves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from connectors.chargebee.client import ChargebeeClient
 from connectors.poweroffice.client import PowerOfficeClient
-from streams.config import ChargebeeSettings, PowerOfficeSettings
+from streams.config import ChargebeeSettings, ConnectionSettings, PowerOfficeSettings
 
-__all__ = ["chargebee_client", "poweroffice_client"]
+__all__ = ["ConnectionClients", "ServedClients", "chargebee_client", "poweroffice_client"]
 
 
 def poweroffice_client(settings: PowerOfficeSettings) -> PowerOfficeClient:
@@ -27,3 +30,47 @@ def chargebee_client(settings: ChargebeeSettings) -> ChargebeeClient:
         base_url=settings.base_url,
         requests_per_minute=settings.requests_per_minute,
     )
+
+
+class ConnectionClients:
+    """The API clients of one connection, made in the worker's event loop on first use."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self._poweroffice: PowerOfficeClient | None = None
+        self._chargebee: ChargebeeClient | None = None
+
+    @property
+    def poweroffice(self) -> PowerOfficeClient:
+        if self._poweroffice is None:
+            self._poweroffice = poweroffice_client(self.settings.poweroffice)
+        return self._poweroffice
+
+    @property
+    def chargebee(self) -> ChargebeeClient:
+        if self._chargebee is None:
+            self._chargebee = chargebee_client(self.settings.chargebee)
+        return self._chargebee
+
+    async def aclose(self) -> None:
+        if self._poweroffice is not None:
+            await self._poweroffice.aclose()
+        if self._chargebee is not None:
+            await self._chargebee.aclose()
+
+
+class ServedClients:
+    """The clients of every connection a worker serves, by connection id."""
+
+    def __init__(self, connections: Iterable[ConnectionSettings]) -> None:
+        self.by_id = {c.id: ConnectionClients(c) for c in connections}
+
+    def chargebee(self, connection: str) -> ChargebeeClient:
+        return self.by_id[connection].chargebee
+
+    def poweroffice(self, connection: str) -> PowerOfficeClient:
+        return self.by_id[connection].poweroffice
+
+    async def aclose(self) -> None:
+        for clients in self.by_id.values():
+            await clients.aclose()

@@ -1,12 +1,12 @@
-"""Running the worker process: the Faust worker around the engine of `streams.app`."""
+"""Running the worker process: the Faust worker around the engine of `streams.engine`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from streams.app import build_engine
 from streams.config import Settings
+from streams.engine import build_engine
 from streams.topic_admin import ensure_topics
 
 __all__ = ["run_worker"]
@@ -24,13 +24,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     asyncio.run(
         ensure_topics(
             settings.kafka_bootstrap_servers,
-            [
-                names.changes,
-                names.upserts_chargebee,
-                names.upserts_poweroffice,
-                names.deadletters,
-                names.actions,
-            ],
+            names.all,
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
         )

@@ -25,7 +25,9 @@ from connectors.exceptions import DuplicateIdError, InvalidRequestError, NotFoun
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
 from mappings import Flow, hash_values
+from streams.agents.plumbing import ConnectionLocks
 from streams.sync.ids import create_idempotency_key
+from streams.sync.link_merge import Observed, counter_upsert, merge_observed
 from streams.sync.links import Link, LinkState, LinkTable
 from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.reports import ReportBook
@@ -85,26 +87,17 @@ class SinkResult:
     counter: Upsert | None = None  # the target won a conflict: carry its value back
 
 
-@dataclass(slots=True)
-class _Observed:
-    """What the target holds after the sink's work."""
-
-    version: int
-    ts_ms: int
-    values: dict[str, str]
-
-
 @dataclass
 class Sinks:
     flows: Mapping[str, Flow]
     links: LinkTable
     reports: ReportBook
     clock_ms: Callable[[], int]
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    locks: ConnectionLocks = field(default_factory=ConnectionLocks)
 
     def lock(self, connection: str) -> asyncio.Lock:
         """The lock that orders link-table writes of one connection between agents."""
-        return self.locks.setdefault(connection, asyncio.Lock())
+        return self.locks.lock(connection)
 
     # -- Chargebee -------------------------------------------------------------------------
 
@@ -161,13 +154,15 @@ class Sinks:
                     )
                 except InvalidRequestError as exc:
                     return await self._reject(upsert, exc)
-        observed = _Observed(
+        observed = Observed(
             version=int(record.get("resource_version") or 0),
             ts_ms=int(record.get("updated_at") or 0) * 1000,
             values=flow.values_from_right(record),
         )
         await self._record(upsert, plan, observed, right_side=True)
-        return SinkResult(wrote=bool(plan.write), plan=plan, counter=_counter(upsert, plan, link))
+        return SinkResult(
+            wrote=bool(plan.write), plan=plan, counter=counter_upsert(upsert, plan, link)
+        )
 
     # -- PowerOffice Go --------------------------------------------------------------------
 
@@ -205,42 +200,36 @@ class Sinks:
             except InvalidRequestError as exc:
                 return await self._reject(upsert, exc)
         changed = parse_timestamp(record["LastChangedDateTimeOffset"])
-        observed = _Observed(
+        observed = Observed(
             version=changed,
             ts_ms=changed // (TICKS_PER_SECOND // 1000),
             values=flow.values_from_left(record),
         )
         await self._record(upsert, plan, observed, right_side=False)
-        return SinkResult(wrote=bool(plan.write), plan=plan, counter=_counter(upsert, plan, link))
+        return SinkResult(
+            wrote=bool(plan.write), plan=plan, counter=counter_upsert(upsert, plan, link)
+        )
 
     # -- recording outcomes ----------------------------------------------------------------
 
     async def _record(
-        self, upsert: Upsert, plan: WritePlan, observed: _Observed, *, right_side: bool
+        self, upsert: Upsert, plan: WritePlan, observed: Observed, *, right_side: bool
     ) -> None:
         async with self.lock(upsert.connection):
             fresh = self.links.get(upsert.connection, upsert.left_key)
-            if fresh is None:
-                return
-            side = fresh.right if right_side else fresh.left
-            if side is None:
-                return
-            if side.version is None or observed.version >= side.version:
-                side = replace(
-                    side, version=observed.version, ts_ms=observed.ts_ms, values=observed.values
+            merged = (
+                merge_observed(fresh, plan, observed, right_side=right_side, now_ms=self.clock_ms())
+                if fresh is not None
+                else None
+            )
+            if merged is None:
+                log.warning(
+                    "%s: wrote to %s but the link is gone; nothing recorded",
+                    upsert.left_key,
+                    upsert.target,
                 )
-            updated = fresh.with_side(side)
-            synced = dict(fresh.synced or {})
-            synced.update(plan.write)
-            synced.update(plan.agreed)
-            if fresh.synced is None:
-                other = fresh.left if right_side else fresh.right
-                other_values = (other.values if other else None) or {}
-                synced.update(
-                    {k: v for k, v in observed.values.items() if other_values.get(k) == v}
-                )
-            state = LinkState.LINKED if fresh.state is LinkState.CREATING else fresh.state
-            self.links.put(replace(updated, synced=synced, state=state, updated_ms=self.clock_ms()))
+                return
+            self.links.put(merged)
             for conflict in plan.conflicts:
                 self.reports.conflict(
                     upsert.connection,
@@ -263,8 +252,8 @@ class Sinks:
                     conflict.target_ts_ms,
                 )
 
-    async def _reject(self, upsert: Upsert, exc: InvalidRequestError) -> SinkResult:
-        reason = f"{upsert.target} refused the write: {exc.message}"
+    async def note_dead_letter(self, upsert: Upsert, reason: str) -> None:
+        """Count ``upsert`` as a dead letter; a link still being created stops waiting."""
         async with self.lock(upsert.connection):
             fresh = self.links.get(upsert.connection, upsert.left_key)
             if fresh is not None and fresh.state is LinkState.CREATING:
@@ -272,6 +261,10 @@ class Sinks:
             self.reports.dead_letter(
                 upsert.connection, upsert.source_event_id, reason, upsert.left_key
             )
+
+    async def _reject(self, upsert: Upsert, exc: InvalidRequestError) -> SinkResult:
+        reason = f"{upsert.target} refused the write: {exc.message}"
+        await self.note_dead_letter(upsert, reason)
         log.warning("dead letter %s: %s", upsert.left_key, reason)
         letter = DeadLetter(
             connection=upsert.connection,
@@ -305,39 +298,6 @@ class Sinks:
             )
             self.reports.put_action(action)
         return SinkResult(action=action, skipped="target record is gone")
-
-
-def _counter(upsert: Upsert, plan: WritePlan, link: Link) -> Upsert | None:
-    """Where the target kept its own, later value, send that value the other way.
-
-    The sink has just read (and recorded) the target's version, so the target's own change
-    event may now be dropped as known; this upsert carries the winning value instead.
-    """
-    if not plan.kept:
-        return None
-    target_ts = max(c.target_ts_ms for c in plan.conflicts if c.field in plan.kept)
-    if upsert.target == "chargebee":
-        target, entity, record_id, extra = (
-            "poweroffice",
-            link.left.entity,
-            link.left.id,
-            link.left.extra,
-        )
-    else:
-        assert link.right is not None
-        target, entity, record_id, extra = "chargebee", link.right.entity, link.right.id, {}
-    return Upsert(
-        connection=upsert.connection,
-        flow=upsert.flow,
-        left_key=upsert.left_key,
-        target=target,
-        entity=entity,
-        record_id=record_id,
-        fields=dict(plan.kept),
-        source_ts_ms=target_ts,
-        source_event_id=f"{upsert.source_event_id}-kept",
-        extra=dict(extra),
-    )
 
 
 def _poweroffice_ms(record: Mapping[str, Any]) -> int:

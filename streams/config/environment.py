@@ -127,4 +127,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
         reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
+        create_timeout=_number(env, "LEDGERLINK_CREATE_TIMEOUT", 60.0, minimum=1.0),
     )

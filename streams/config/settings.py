@@ -70,6 +70,7 @@ class Settings:
     poll_interval: float
     reconcile_interval: float
     web_port: int
+    create_timeout: float = 60.0  # seconds a link may stay `creating` before it is driven again
 
     @property
     def connection_id(self) -> str:

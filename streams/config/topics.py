@@ -31,6 +31,21 @@ class TopicNames:
     def actions(self) -> str:
         return f"{self.prefix}actions"
 
+    def upserts(self, target: str) -> str:
+        """The command topic of the sink that writes to ``target``."""
+        return self.upserts_chargebee if target == "chargebee" else self.upserts_poweroffice
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """Every topic the worker reads or writes, for creating them before it starts."""
+        return (
+            self.changes,
+            self.upserts_chargebee,
+            self.upserts_poweroffice,
+            self.deadletters,
+            self.actions,
+        )
+
     @property
     def app_id(self) -> str:
         return f"{self.prefix}ledgerlink"

@@ -1,0 +1,162 @@
+"""Wires one worker: the Faust app of `streams.app`, the join and sink agents, the poll
+task, the sweeper for stuck creates, and the web pages. Nothing runs until a
+`faust.Worker` starts the app (`streams.worker`)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+
+from connectors.polling.cursor_store import CursorStore
+from connectors.poweroffice.deletions import DeletionWatch
+from mappings import Flow, load_flows
+from streams.agents.join import JoinAgent
+from streams.agents.plumbing import ConnectionLocks
+from streams.agents.poll_loop import ConnectionPoll, PollLoop, TrackingPublisher, connection_sources
+from streams.agents.sink_agent import SinkAgent
+from streams.agents.sinks import Sinks
+from streams.app import FaustOutbox, build_app
+from streams.clients import ServedClients
+from streams.config import Settings, TopicNames
+from streams.runtime import Runtime
+from streams.sync.links import LinkTable
+from streams.sync.reports import ReportBook
+from streams.sync.stuck import creates_to_redrive
+from streams.web import add_pages
+
+__all__ = ["Engine", "build_engine", "now_ms"]
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    app: faust.App
+    names: TopicNames
+    flows: Sequence[Flow]
+    runtime: Runtime = field(default_factory=Runtime)
+
+
+def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> Engine:
+    flows = list(flows) if flows is not None else load_flows()
+    flow_map = {flow.name: flow for flow in flows}
+    topology = build_app(settings)
+    app, names = topology.app, topology.names
+    engine = Engine(settings=settings, app=app, names=names, flows=flows)
+    runtime = engine.runtime
+    served = tuple(c.id for c in settings.connections)
+    clients = ServedClients(settings.connections)
+    locks = ConnectionLocks()
+    outbox = FaustOutbox(topology.topics)
+    links = LinkTable(topology.links)
+    reports = ReportBook(topology.reports)
+    sinks = Sinks(flows=flow_map, links=links, reports=reports, clock_ms=now_ms, locks=locks)
+
+    join = JoinAgent(
+        flows=flows,
+        links=topology.links,
+        reports=topology.reports,
+        outbox=outbox,
+        topics=names,
+        locks=locks,
+        runtime=runtime,
+        served=served,
+        clock_ms=now_ms,
+    )
+    app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
+    for system in ("chargebee", "poweroffice"):
+        sink = SinkAgent(
+            system=system,
+            sinks=sinks,
+            writers=clients,
+            served=frozenset(served),
+            flows=flow_map,
+            outbox=outbox,
+            topics=names,
+            runtime=runtime,
+            clock_ms=now_ms,
+        )
+        app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
+            sink.run
+        )
+
+    async def poll() -> None:
+        deletions = {
+            conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
+            for conn, api in clients.by_id.items()
+        }
+        publisher = TrackingPublisher(
+            settings.kafka_bootstrap_servers,
+            names.changes,
+            runtime,
+            on_published=lambda event: deletions[event.connection].saw(event),
+        )
+        polls = [
+            ConnectionPoll(
+                conn,
+                connection_sources(poweroffice=api.poweroffice, chargebee=api.chargebee),
+                deletions[conn],
+            )
+            for conn, api in clients.by_id.items()
+        ]
+        await publisher.start()
+        try:
+            await PollLoop(
+                polls,
+                store=CursorStore(settings.cursor_dir),
+                sink=publisher,
+                interval=settings.poll_interval,
+                reconcile_interval=settings.reconcile_interval,
+                runtime=runtime,
+                clock_ms=now_ms,
+            ).run()
+        finally:
+            await publisher.stop()
+            await clients.aclose()
+
+    app.task(poll)
+
+    redriven: dict[str, int] = {}
+
+    async def redrive_stuck_creates() -> None:
+        commands = creates_to_redrive(
+            links.links(),
+            flow_map,
+            now_ms=now_ms(),
+            timeout_ms=int(settings.create_timeout * 1000),
+            redriven=redriven,
+        )
+        for upsert in commands:
+            log.warning(
+                "%s: still being created after %.0f s; sending its create again",
+                upsert.left_key,
+                settings.create_timeout,
+            )
+            delivery: Any = await (
+                await outbox.send(names.upserts(upsert.target), upsert.key, upsert.to_bytes())
+            )
+            runtime.record_sent(delivery.topic, delivery.partition, delivery.offset)
+
+    app.timer(max(1.0, settings.create_timeout / 4), name="ledgerlink.redrive_creates")(
+        redrive_stuck_creates
+    )
+
+    add_pages(
+        app,
+        served=served,
+        flow_names=flow_map,
+        links=links,
+        reports=reports,
+        runtime=runtime,
+    )
+    return engine

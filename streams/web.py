@@ -1,0 +1,64 @@
+"""The worker's own web pages (docs/worker.md): `/ledgerlink/status` and `/ledgerlink/links`.
+
+Each page answers for one connection (`?connection=`, the first served by default) and
+refuses one this worker does not serve with a 404 that lists those it does. The views
+themselves are the pure functions of `streams.status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import faust
+
+from streams.runtime import Runtime
+from streams.status import links_view, status_view
+from streams.sync.links import LinkTable
+from streams.sync.reports import ReportBook
+
+__all__ = ["add_pages"]
+
+
+def add_pages(
+    app: faust.App,
+    *,
+    served: Sequence[str],
+    flow_names: Collection[str],
+    links: LinkTable,
+    reports: ReportBook,
+    runtime: Runtime,
+) -> None:
+    def connection_of(web: Any, request: Any) -> tuple[str | None, Any]:
+        conn = request.query.get("connection") or served[0]
+        if conn not in served:
+            known = ", ".join(served)
+            return None, web.json(
+                {"error": f"unknown connection {conn!r}; this worker serves {known}"},
+                status=404,
+            )
+        return conn, None
+
+    @app.page("/ledgerlink/status")
+    async def status_page(web: Any, request: Any) -> Any:
+        conn, refused = connection_of(web, request)
+        if conn is None:
+            return refused
+        return web.json(
+            status_view(
+                connection=conn,
+                flow_names=flow_names,
+                links=links.links(conn),
+                actions=reports.actions(conn),
+                dead_letters=len(reports.entries(conn, "dead-letter")),
+                conflicts=len(reports.entries(conn, "conflict")),
+                runtime=runtime,
+            )
+        )
+
+    @app.page("/ledgerlink/links")
+    async def links_page(web: Any, request: Any) -> Any:
+        conn, refused = connection_of(web, request)
+        if conn is None:
+            return refused
+        return web.json(links_view(links.links(conn)))
