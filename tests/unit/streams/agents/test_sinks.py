@@ -7,84 +7,16 @@ from typing import Any
 import pytest
 
 from connectors.events import ChangeEvent, Op, Origin, Source
-from connectors.exceptions import DuplicateIdError, InvalidRequestError, NotFoundError
-from connectors.poweroffice.timestamps import format_timestamp
 from mappings import load_flows
 from streams.agents.sinks import Sinks
 from streams.sync.join import Joiner
 from streams.sync.links import LinkState, LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook
+from tests.unit.streams.agents.fakes import FakeChargebee, FakePowerOffice, employee_record
 
 CONN = "acme"
 FLOWS = load_flows()
-
-
-class FakeChargebee:
-    def __init__(self) -> None:
-        self.customers: dict[str, dict[str, Any]] = {}
-        self.writes: list[tuple[str, dict[str, Any]]] = []
-        self.version = 1_000
-        self.reject: str | None = None
-
-    def _stamp(self, record: dict[str, Any]) -> dict[str, Any]:
-        self.version += 1
-        record["resource_version"] = self.version
-        record["updated_at"] = self.version // 1000
-        return dict(record)
-
-    async def create_customer(
-        self, fields, *, customer_id=None, idempotency_key=None, business_entity_id=None
-    ):
-        if self.reject:
-            raise InvalidRequestError(self.reject, system="chargebee", status=400)
-        if customer_id in self.customers:
-            raise DuplicateIdError("exists", system="chargebee", status=400, param="id")
-        self.writes.append(("create", dict(fields)))
-        self.customers[customer_id] = {"id": customer_id, **fields}
-        return self._stamp(self.customers[customer_id])
-
-    async def update_customer(self, customer_id, fields, *, idempotency_key=None):
-        self.writes.append(("update", dict(fields)))
-        self.customers[customer_id].update(fields)
-        return self._stamp(self.customers[customer_id])
-
-    async def retrieve_customer(self, customer_id):
-        if customer_id not in self.customers:
-            raise NotFoundError("gone", system="chargebee", status=404)
-        return dict(self.customers[customer_id])
-
-
-class FakePowerOffice:
-    def __init__(self, records: dict[int, dict[str, Any]]) -> None:
-        self.records = records
-        self.patches: list[list[dict[str, Any]]] = []
-        self.ticks = 20_000_000_000
-
-    async def get(self, resource, record_id, *, contact_id=None):
-        if record_id not in self.records:
-            raise NotFoundError("gone", system="poweroffice", status=404)
-        return dict(self.records[record_id])
-
-    async def patch(self, resource, record_id, operations, *, contact_id=None):
-        self.patches.append(list(operations))
-        for op in operations:
-            self.records[record_id][op["path"].strip("/")] = op["value"]
-        self.ticks += 10_000_000
-        self.records[record_id]["LastChangedDateTimeOffset"] = format_timestamp(self.ticks)
-        return dict(self.records[record_id])
-
-
-def employee_record(ticks: int = 10_000_000_000, **changes: Any) -> dict[str, Any]:
-    record = {
-        "Id": 7,
-        "FirstName": "Åse",
-        "LastName": "Bjørnstad",
-        "EmailAddress": "ase@fjord.no",
-        "LastChangedDateTimeOffset": format_timestamp(ticks),
-    }
-    record.update(changes)
-    return record
 
 
 class World:

@@ -1,0 +1,365 @@
+"""The sink agent at its edge: refused commands, writes, skips, permanent and passing failures.
+
+Driven without a broker: commands are `Received` values, the writers are fake API clients,
+the outbox records what is sent, and the link and report tables are plain dicts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pytest
+
+from connectors.events import ChangeEvent, Op, Origin, Source
+from connectors.exceptions import (
+    AuthenticationError,
+    ConflictError,
+    RateLimitedError,
+    TransientApiError,
+)
+from mappings import load_flows
+from streams.agents.plumbing import Received
+from streams.agents.sink_agent import SinkAgent
+from streams.agents.sinks import Sinks
+from streams.config.topics import TopicNames
+from streams.runtime import Runtime
+from streams.sync.ids import chargebee_customer_id
+from streams.sync.join import Joiner
+from streams.sync.links import LinkState, LinkTable
+from streams.sync.messages import Upsert
+from streams.sync.reports import ReportBook
+from tests.unit.streams.agents.fakes import (
+    FakeChargebee,
+    FakeOutbox,
+    FakePowerOffice,
+    FakeWriters,
+    employee_record,
+)
+
+CONN = "acme"
+RECORD_KEY = "poweroffice:Employee:7"
+FLOWS = load_flows()
+CUSTOMER_ID = chargebee_customer_id(CONN, "Employee", "7")
+FIELDS = {"email": "ase@fjord.no", "first_name": "Åse", "last_name": "Bjørnstad"}
+
+
+def employee_event() -> ChangeEvent:
+    return ChangeEvent(
+        connection=CONN,
+        op=Op.UPDATE,
+        source=Source("poweroffice", "Employee", "7", 10_000_000, 1_000),
+        after={
+            "Id": 7,
+            "FirstName": "Åse",
+            "LastName": "Bjørnstad",
+            "EmailAddress": "ase@fjord.no",
+        },
+        origin=Origin("poweroffice"),
+        observed_ms=0,
+    )
+
+
+def create_command() -> Upsert:
+    """The create the join sends for employee 7 (made without touching any table)."""
+    return Upsert(
+        connection=CONN,
+        flow="employee",
+        left_key=RECORD_KEY,
+        target="chargebee",
+        entity="customer",
+        record_id=CUSTOMER_ID,
+        fields=dict(FIELDS),
+        source_ts_ms=1_000,
+        source_event_id="ev-1",
+        create=True,
+    )
+
+
+def poweroffice_command(**changes: Any) -> Upsert:
+    command = Upsert(
+        connection=CONN,
+        flow="employee",
+        left_key=RECORD_KEY,
+        target="poweroffice",
+        entity="Employee",
+        record_id="7",
+        fields={"last_name": "Bjørnstad-Ås"},
+        source_ts_ms=5_000,
+        source_event_id="ev-2",
+    )
+    return replace(command, **changes)
+
+
+class World:
+    def __init__(self) -> None:
+        self.links: dict[str, Any] = {}
+        self.reports: dict[str, Any] = {}
+        self.link_table = LinkTable(self.links)
+        self.sinks = Sinks(
+            flows={flow.name: flow for flow in FLOWS},
+            links=self.link_table,
+            reports=ReportBook(self.reports),
+            clock_ms=lambda: 7_000,
+        )
+        self.chargebee = FakeChargebee()
+        self.poweroffice = FakePowerOffice({7: employee_record()})
+        self.writers = FakeWriters(self.chargebee, self.poweroffice)
+        self.outbox = FakeOutbox()
+        self.runtime = Runtime()
+
+    def agent(self, system: str = "chargebee", *, retry_cap: float = 30.0) -> SinkAgent:
+        return SinkAgent(
+            system=system,
+            sinks=self.sinks,
+            writers=self.writers,
+            served=frozenset({CONN}),
+            flows={flow.name: flow for flow in FLOWS},
+            outbox=self.outbox,
+            topics=TopicNames(""),
+            runtime=self.runtime,
+            clock_ms=lambda: 7_000,
+            retry_cap=retry_cap,
+        )
+
+    def join_creates_the_link(self) -> Upsert:
+        """What the join agent commits and sends for a new employee."""
+        joiner = Joiner(FLOWS, self.link_table, ReportBook(self.reports), clock_ms=lambda: 1)
+        [create] = joiner.join(employee_event()).upserts
+        return create
+
+    async def handle(
+        self, value: bytes, *, system: str = "chargebee", offset: int = 9, key: bytes = b"acme"
+    ) -> None:
+        topic = f"upserts.{system}"
+        await self.agent(system).handle(Received(topic, 0, offset, key, value))
+
+    def api_calls(self) -> list[str]:
+        return self.chargebee.calls + self.poweroffice.calls
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return [orjson.loads(value) for value in self.outbox.values("deadletters")]
+
+    def link_state(self) -> LinkState | None:
+        link = self.link_table.get(CONN, RECORD_KEY)
+        return link.state if link is not None else None
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> list[float]:
+    """The agent's back-off delays, without waiting them."""
+    delays: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        delays.append(delay)
+
+    monkeypatch.setattr("streams.agents.sink_agent.asyncio.sleep", no_sleep)
+    return delays
+
+
+# -- refused before any API call -------------------------------------------------------------
+
+REFUSED = [
+    pytest.param(
+        b"{not json",
+        "chargebee",
+        b"acme",
+        r"not an upsert command: not JSON: .+",
+        id="not-json",
+    ),
+    pytest.param(
+        orjson.dumps({"connection": "acme", "target": "chargebee"}),
+        "chargebee",
+        b"acme",
+        re.escape("not an upsert command: flow must be non-empty text"),
+        id="missing-fields",
+    ),
+    pytest.param(
+        replace(create_command(), connection="other").to_bytes(),
+        "chargebee",
+        b"other",
+        re.escape("connection 'other' is not served by this worker"),
+        id="connection-not-served",
+    ),
+    pytest.param(
+        replace(create_command(), flow="retired").to_bytes(),
+        "chargebee",
+        b"acme",
+        re.escape("unknown flow 'retired'"),
+        id="unknown-flow",
+    ),
+    pytest.param(
+        poweroffice_command(record_id="abc").to_bytes(),
+        "poweroffice",
+        b"acme",
+        re.escape("record_id 'abc' is not a PowerOffice Go id (a number)"),
+        id="poweroffice-record-id-is-not-a-number",
+    ),
+    pytest.param(
+        replace(create_command(), fields={"email": "a@b.no", "phone": "1"}).to_bytes(),
+        "chargebee",
+        b"acme",
+        re.escape("field(s) phone are not mapped by flow employee"),
+        id="unmapped-field",
+    ),
+    pytest.param(
+        create_command().to_bytes(),
+        "poweroffice",
+        b"acme",
+        re.escape("a command for chargebee on the poweroffice sink's topic"),
+        id="command-on-the-other-sinks-topic",
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "system", "key", "reason"), REFUSED)
+async def test_a_bad_command_becomes_exactly_one_dead_letter_naming_the_reason(
+    world, value, system, key, reason
+):
+    world.join_creates_the_link()
+    await world.handle(value, system=system, key=key)
+    assert world.outbox.topics() == ["deadletters"]
+    [letter] = world.dead_letters()
+    assert re.fullmatch(reason, letter["reason"]), letter["reason"]
+    assert world.outbox.sent[0][1] == key
+
+
+@pytest.mark.parametrize(("value", "system", "key", "reason"), REFUSED)
+async def test_a_bad_command_calls_no_api(world, value, system, key, reason):
+    world.join_creates_the_link()
+    await world.handle(value, system=system, key=key)
+    assert world.api_calls() == []
+
+
+@pytest.mark.parametrize(("value", "system", "key", "reason"), REFUSED)
+async def test_a_bad_command_is_marked_done(world, value, system, key, reason):
+    await world.handle(value, system=system, key=key, offset=9)
+    assert world.runtime.done == {(f"upserts.{system}", 0): 9}
+
+
+async def test_a_refused_command_of_a_served_connection_is_counted_and_stops_the_create(world):
+    world.join_creates_the_link()
+    await world.handle(replace(create_command(), flow="retired").to_bytes())
+    assert ReportBook(world.reports).entries(CONN, "dead-letter") == [
+        {"reason": "unknown flow 'retired'", "record_key": RECORD_KEY}
+    ]
+    assert world.link_state() is LinkState.DEAD_LETTER
+
+
+async def test_a_refused_command_of_an_unserved_connection_is_not_recorded(world):
+    await world.handle(replace(create_command(), connection="other").to_bytes(), key=b"other")
+    assert world.reports == {}
+
+
+# -- writes ----------------------------------------------------------------------------------
+
+
+async def test_a_create_for_a_creating_link_makes_one_customer(world):
+    create = world.join_creates_the_link()
+    await world.handle(create.to_bytes())
+    assert world.chargebee.writes == [("create", FIELDS)]
+    assert list(world.chargebee.customers) == [CUSTOMER_ID]
+
+
+async def test_a_create_that_went_through_links_the_record(world):
+    create = world.join_creates_the_link()
+    await world.handle(create.to_bytes())
+    assert world.link_state() is LinkState.LINKED
+
+
+async def test_a_written_command_sends_nothing_and_is_marked_done(world):
+    create = world.join_creates_the_link()
+    await world.handle(create.to_bytes(), offset=12)
+    assert world.outbox.sent == []
+    assert world.runtime.done == {("upserts.chargebee", 0): 12}
+
+
+async def test_the_writer_is_the_one_of_the_commands_connection(world):
+    create = world.join_creates_the_link()
+    await world.handle(create.to_bytes())
+    assert world.writers.asked == [("chargebee", CONN)]
+
+
+# -- skipped ---------------------------------------------------------------------------------
+
+
+async def test_a_command_without_a_link_is_skipped_without_api_call_or_dead_letter(world):
+    await world.handle(create_command().to_bytes())
+    assert world.api_calls() == []
+    assert world.outbox.sent == []
+
+
+async def test_a_skipped_command_is_logged_with_the_reason(world, caplog):
+    caplog.set_level(logging.INFO, logger="streams.agents.sink_agent")
+    await world.handle(create_command().to_bytes())
+    assert [r.getMessage() for r in caplog.records if r.name == "streams.agents.sink_agent"] == [
+        f"{RECORD_KEY}: chargebee command skipped: no live link"
+    ]
+
+
+async def test_a_skipped_command_is_marked_done(world):
+    await world.handle(create_command().to_bytes(), offset=13)
+    assert world.runtime.done == {("upserts.chargebee", 0): 13}
+
+
+# -- failures --------------------------------------------------------------------------------
+
+
+async def test_a_write_refused_for_good_becomes_a_dead_letter(world):
+    create = world.join_creates_the_link()
+    world.chargebee.failures = [ConflictError("in use", system="chargebee", status=409)]
+    await world.handle(create.to_bytes())
+    [letter] = world.dead_letters()
+    assert letter["reason"] == "chargebee refused the write: chargebee HTTP 409: in use"
+    assert letter["record_key"] == RECORD_KEY
+    assert letter["flow"] == "employee"
+
+
+async def test_a_write_refused_for_good_is_not_retried_and_stops_the_create(world, sleeps):
+    create = world.join_creates_the_link()
+    world.chargebee.failures = [ConflictError("in use", system="chargebee", status=409)]
+    await world.handle(create.to_bytes(), offset=14)
+    assert world.chargebee.calls == ["create_customer"]
+    assert sleeps == []
+    assert world.link_state() is LinkState.DEAD_LETTER
+    assert world.runtime.done == {("upserts.chargebee", 0): 14}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        pytest.param(TransientApiError("bad gateway", system="chargebee", status=502), id="5xx"),
+        pytest.param(
+            RateLimitedError("slow down", system="chargebee", retry_after=1.0), id="rate-limit"
+        ),
+        pytest.param(
+            AuthenticationError("key rotated", system="chargebee", status=401), id="key-rotated"
+        ),
+    ],
+)
+async def test_a_write_that_fails_for_now_is_retried_until_written_once(world, sleeps, failure):
+    create = world.join_creates_the_link()
+    world.chargebee.failures = [failure, failure]
+    await world.handle(create.to_bytes())
+    assert world.chargebee.calls == ["create_customer"] * 3
+    assert world.chargebee.writes == [("create", FIELDS)]
+    assert world.outbox.sent == []
+    assert world.link_state() is LinkState.LINKED
+
+
+async def test_retries_wait_longer_each_time_up_to_the_cap(world, sleeps):
+    create = world.join_creates_the_link()
+    failure = TransientApiError("timeout", system="chargebee")
+    world.chargebee.failures = [failure] * 4
+    agent = world.agent(retry_cap=3.0)
+    await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
+    assert sleeps == [1.0, 2.0, 3.0, 3.0]
+    assert world.chargebee.writes == [("create", FIELDS)]
