@@ -128,10 +128,12 @@ class ChangeEvent:
 
     def to_bytes(self) -> bytes:
         data = orjson.dumps(asdict(self))
-        if len(data) <= MAX_EVENT_BYTES:
-            return data
-        shrunk = replace(self, after=_cut(self.after), before=_cut(self.before))
-        return orjson.dumps(asdict(shrunk))
+        for limit in (MAX_VALUE_CHARS, 1024, 64):
+            if len(data) <= MAX_EVENT_BYTES:
+                break
+            shrunk = replace(self, after=_cut(self.after, limit), before=_cut(self.before, limit))
+            data = orjson.dumps(asdict(shrunk))
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChangeEvent:
@@ -201,10 +203,12 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
-def _cut(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    return {
-        key: value[:MAX_VALUE_CHARS] if isinstance(value, str) else value
-        for key, value in record.items()
-    }
+def _cut(value: Any, limit: int) -> Any:
+    """``value`` with every text in it, however deeply nested, cut to ``limit`` characters."""
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, dict):
+        return {key: _cut(item, limit) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cut(item, limit) for item in value]
+    return value

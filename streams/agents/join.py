@@ -78,17 +78,19 @@ class JoinAgent:
                 ReportBook(staged_reports),
                 clock_ms=self.clock_ms,
             )
+            failure: str | None = None
             try:
                 result = joiner.join(change)
             except Exception as exc:  # a rule that cannot take this event must not stop the agent
                 log.exception("join failed for %s", change.record_key)
-                await self._refuse(
-                    received, f"join failed: {type(exc).__name__}: {exc}", change=change
-                )
-                return
-            await self._send(change, result)
-            staged_links.commit()
-            staged_reports.commit()
+                failure = f"join failed: {type(exc).__name__}: {exc}"
+            else:
+                await self._send(change, result)
+                staged_links.commit()
+                staged_reports.commit()
+        if failure is not None:
+            await self._refuse(received, failure, change=change)
+            return
         if result.dropped:
             log.debug("%s %s: %s", change.record_key, change.op, result.dropped)
         self.runtime.record_done(received.topic, received.partition, received.offset)

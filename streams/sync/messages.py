@@ -110,15 +110,19 @@ class DeadLetter:
             return data
         carried = orjson.dumps(self.event)
         excerpt = carried[: self.MAX_BYTES // 2].decode("utf-8", errors="ignore")
-        cut = replace(
-            self,
-            reason=self.reason[: self.MAX_TEXT],
-            record_key=self.record_key[: self.MAX_TEXT],
-            flow=self.flow[: self.MAX_TEXT],
-            connection=self.connection[: self.MAX_TEXT],
-            event={"truncated": True, "bytes": len(carried), "excerpt": excerpt},
-        )
-        return orjson.dumps(asdict(cut))
+        while True:
+            cut = replace(
+                self,
+                reason=self.reason[: self.MAX_TEXT],
+                record_key=self.record_key[: self.MAX_TEXT],
+                flow=self.flow[: self.MAX_TEXT],
+                connection=self.connection[: self.MAX_TEXT],
+                event={"truncated": True, "bytes": len(carried), "excerpt": excerpt},
+            )
+            data = orjson.dumps(asdict(cut))
+            if len(data) <= self.MAX_BYTES or not excerpt:
+                return data
+            excerpt = excerpt[: len(excerpt) // 2]  # escapes made it longer than the bytes
 
 
 @dataclass(frozen=True, slots=True)

@@ -333,14 +333,6 @@ async def test_a_message_that_is_not_a_change_event_is_not_recorded(world):
 # -- a join that fails ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: JoinAgent.handle calls _refuse inside `async with self.locks.lock(conn)`, and "
-        "_refuse takes the same (non-reentrant) asyncio.Lock for a served connection: "
-        "the agent deadlocks when Joiner.join raises"
-    ),
-)
 async def test_a_join_that_raises_becomes_a_dead_letter_and_the_agent_goes_on(world):
     # A link of a flow that was since removed from the mappings: the join cannot look it up.
     LinkTable(world.links).put(
