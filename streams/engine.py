@@ -15,6 +15,7 @@ import faust
 from connectors.polling.cursor_store import CursorStore
 from connectors.poweroffice.deletions import DeletionWatch
 from mappings import Flow, load_flows
+from streams.agents.backlog import CommandBacklog
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
 from streams.agents.poll_loop import ConnectionPoll, PollLoop, TrackingPublisher, connection_sources
@@ -127,8 +128,17 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
     app.task(poll)
 
     redriven: dict[str, int] = {}
+    backlog = CommandBacklog(
+        app=app,
+        runtime=runtime,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=names.app_id,
+        topic=names.upserts_chargebee,
+    )
 
     async def redrive_stuck_creates() -> None:
+        if await backlog.waiting() != 0:
+            return  # a link still `creating` may be queued behind those commands
         commands = creates_to_redrive(
             links.links(),
             flow_map,
