@@ -6,7 +6,8 @@ the ids known before (the reference calls it a periodic reconciliation). `Deleti
 keeps, per resource, the ids it knows — from the last listing plus every record the
 change poller published since — in a small file beside the poll cursors, and turns each
 known id that is no longer listed into a delete `ChangeEvent`. Listings go through the
-shared page loop (`paging.iter_pages`, capped).
+shared page loop (`paging.iter_pages`, capped); the id files are written atomically like
+the cursors (`atomic_write_bytes`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import orjson
 
 from connectors.events import ChangeEvent, Op, Origin, Source
+from connectors.polling.cursor_store import atomic_write_bytes
 from connectors.polling.publisher import EventSink
 from connectors.poweroffice.paging import MAX_PAGE_SIZE, PageLister, iter_pages
 from connectors.poweroffice.poller import ENTITY_NAMES, SYSTEM
@@ -74,15 +76,7 @@ class DeletionWatch:
         return self._known[resource]
 
     async def _save(self, resource: Resource, ids: set[str]) -> None:
-        path = self._path(resource)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(orjson.dumps(sorted(ids)))
-            tmp.replace(path)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(atomic_write_bytes, self._path(resource), orjson.dumps(sorted(ids)))
 
     async def _listed(self, resource: Resource) -> set[str]:
         ids: set[str] = set()

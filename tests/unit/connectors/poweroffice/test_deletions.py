@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import pytest
 
 from connectors.events import ChangeEvent, Op, Origin, Source
@@ -103,6 +104,15 @@ async def test_ids_of_one_entity_are_not_confused_with_another(tmp_path):
     sink = Sink()
     await watch.check(sink, now_ticks=2)
     assert [e.record_key for e in sink.events] == ["poweroffice:Customer:7"]
+
+
+async def test_the_id_file_is_written_whole_and_no_temporary_file_is_left(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: [3, 1, 2]})
+    watch = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.EMPLOYEES])
+    await watch.check(Sink(), now_ticks=1)
+    [path] = tmp_path.iterdir()
+    assert path.name == "acme-poweroffice-Employees-ids.json"
+    assert orjson.loads(path.read_bytes()) == ["1", "2", "3"]
 
 
 async def test_ids_are_listed_in_the_largest_pages_the_api_allows(tmp_path):
