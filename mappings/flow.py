@@ -2,7 +2,9 @@
 
 Mapped values are a dict keyed by the right-hand (Chargebee) field name, with every value
 a string (`None` and missing become ""), so the same edit seen from either side compares
-equal and hashes the same — which is what echo-loop prevention needs.
+equal and hashes the same — which is what echo-loop prevention needs. E-mail addresses are
+normalised there too (surrounding whitespace stripped), so the limits are checked on, the
+hashes taken of and Chargebee sent the address itself.
 """
 
 from __future__ import annotations
@@ -33,9 +35,17 @@ def hash_values(values: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FieldPair:
+    """One mapped field; ``email`` marks an address, whose surrounding spaces are dropped."""
+
     left: str
     right: str
     max_length: int | None = None
+    email: bool = False
+
+    def value(self, raw: Any) -> str:
+        """The mapped value of this field: text, an e-mail address without spaces around it."""
+        text = _text(raw)
+        return text.strip() if self.email else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +65,10 @@ class Flow:
         return all(left_record.get(key) == value for key, value in self.where.items())
 
     def values_from_left(self, record: Mapping[str, Any]) -> Values:
-        return {pair.right: _text(record.get(pair.left)) for pair in self.fields}
+        return {pair.right: pair.value(record.get(pair.left)) for pair in self.fields}
 
     def values_from_right(self, record: Mapping[str, Any]) -> Values:
-        return {pair.right: _text(record.get(pair.right)) for pair in self.fields}
+        return {pair.right: pair.value(record.get(pair.right)) for pair in self.fields}
 
     def changed_fields(self, old: Mapping[str, str] | None, new: Mapping[str, str]) -> list[str]:
         """Right-hand field names whose value differs (all of them when ``old`` is None)."""

@@ -66,3 +66,36 @@ def test_where_splits_customers_between_companies_and_persons():
     assert not FLOWS["company"].applies_to(person)
     assert FLOWS["person_customer"].applies_to(person)
     assert not FLOWS["person_customer"].applies_to(company)
+
+
+def test_an_email_is_mapped_without_the_spaces_around_it(employee):
+    record = {"Id": 7, "FirstName": "Kari", "LastName": "Nordmann", "EmailAddress": " a@b.no "}
+    values = employee.values_from_left(record)
+    assert values == {"email": "a@b.no", "first_name": "Kari", "last_name": "Nordmann"}
+    assert employee.limit_violations(values) == []
+    assert employee.right_update(values) == values
+
+
+def test_spaces_around_an_email_do_not_count_against_the_limit(employee):
+    address = "x" * 58 + "@example.com"
+    assert len(address) == 70
+    values = employee.values_from_left({"EmailAddress": f"\t {address} \n"})
+    assert values["email"] == address
+    assert employee.limit_violations(values) == []
+
+
+def test_an_email_with_spaces_compares_and_hashes_like_the_trimmed_one(employee):
+    left = employee.values_from_left({"FirstName": "Kari", "EmailAddress": " a@b.no"})
+    right = employee.values_from_right({"first_name": "Kari", "email": "a@b.no  "})
+    assert left == right
+    assert hash_values(left) == hash_values(right)
+
+
+def test_spaces_around_names_are_kept(employee):
+    values = employee.values_from_left({"FirstName": " Kari ", "EmailAddress": " a@b.no "})
+    assert values["first_name"] == " Kari "
+
+
+@pytest.mark.parametrize("name", ["employee", "contact_person", "person_customer"])
+def test_every_flow_mapping_an_email_trims_it(name):
+    assert FLOWS[name].values_from_left({"EmailAddress": " a@b.no "})["email"] == "a@b.no"
