@@ -1,8 +1,11 @@
 """The one error tree of ledgerlink.
 
 Foreign errors (httpx, aiokafka, RocksDB) are translated into these where they enter,
-with ``raise ... from exc``. Each error says what a person should do about it, and none
-of them ever carries a secret (keys, tokens) in its message or repr.
+with ``raise ... from exc``. An HTTP error answer of either API becomes one of them through
+`error_for_status`; each connector only reads its own error body (the message, code and
+field) and handles what is special to its system, such as Chargebee's duplicate id. Each
+error says what a person should do about it, and none of them ever carries a secret
+(keys, tokens) in its message or repr.
 
     LedgerlinkError
      ├── ConfigError                 a setting is missing or malformed; names the setting
@@ -20,6 +23,8 @@ of them ever carries a secret (keys, tokens) in its message or repr.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = [
     "ApiError",
     "AuthenticationError",
@@ -33,6 +38,7 @@ __all__ = [
     "PermanentApiError",
     "RateLimitedError",
     "TransientApiError",
+    "error_for_status",
 ]
 
 
@@ -118,3 +124,50 @@ class InvalidRequestError(PermanentApiError):
 
 class DuplicateIdError(InvalidRequestError):
     """A create named an id that already exists (Chargebee customers with chosen ids)."""
+
+
+#: The permanent error of each 4xx status that has its own class; any other 4xx (and
+#: anything below 400 that reached here) is a plain `PermanentApiError`.
+_PERMANENT_BY_STATUS: Mapping[int, type[PermanentApiError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: InvalidRequestError,
+}
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    system: str,
+    code: str | None = None,
+    param: str | None = None,
+    retry_after: float | None = None,
+    default_retry_after: float = 1.0,
+    auth_hint: str | None = None,
+) -> ApiError:
+    """The error of the tree for an HTTP error status of either API.
+
+    429 → `RateLimitedError` waiting ``retry_after`` seconds (the parsed `Retry-After`),
+    else ``default_retry_after``; 5xx → `TransientApiError`; 400/422 →
+    `InvalidRequestError`; 401/403 → `AuthenticationError`, whose message ends with
+    ``auth_hint`` (which keys to check) when given; 404 → `NotFoundError`; 409 →
+    `ConflictError`; any other status → `PermanentApiError`. ``message``, ``code`` and
+    ``param`` are what the connector read from its system's error body.
+    """
+    if status == 429:
+        return RateLimitedError(
+            message,
+            system=system,
+            retry_after=default_retry_after if retry_after is None else retry_after,
+            code=code,
+        )
+    if status >= 500:
+        return TransientApiError(message, system=system, status=status, code=code, param=param)
+    error_class = _PERMANENT_BY_STATUS.get(status, PermanentApiError)
+    if auth_hint and error_class is AuthenticationError:
+        message = f"{message} ({auth_hint})"
+    return error_class(message, system=system, status=status, code=code, param=param)

@@ -169,7 +169,14 @@ def load_flow(path: Path) -> Flow:
                 f"{left_name} → {right_name}: ids cannot be mapped", "fields", left_name
             )
         targets[right_name] = left_name
-        pairs.append(FieldPair(left=left_name, right=right_name, max_length=right_spec.max_length))
+        pairs.append(
+            FieldPair(
+                left=left_name,
+                right=right_name,
+                max_length=right_spec.max_length,
+                email=left_spec.email or right_spec.email,
+            )
+        )
     return Flow(
         name=name,
         source=str(path),

@@ -2,6 +2,8 @@
 
 Types and limits come from the two API references: PowerOffice Go's DTO fields, and
 Chargebee's customer limits (email ≤70, names ≤150, company ≤250) and business entity name.
+E-mail fields are marked: spaces around an address are not part of it, and Chargebee
+refuses an address that keeps them.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ class FieldSpec:
     type: type
     max_length: int | None = None
     writable: bool = True
+    email: bool = False
 
 
 _STR = FieldSpec(str)
+_EMAIL = FieldSpec(str, email=True)
 
 ENTITIES: Mapping[tuple[str, str], Mapping[str, FieldSpec]] = {
     ("poweroffice", "Customer"): {
@@ -28,20 +32,20 @@ ENTITIES: Mapping[tuple[str, str], Mapping[str, FieldSpec]] = {
         "Name": _STR,
         "FirstName": _STR,
         "LastName": _STR,
-        "EmailAddress": _STR,
+        "EmailAddress": _EMAIL,
     },
     ("poweroffice", "ContactPerson"): {
         "Id": FieldSpec(int, writable=False),
         "ContactId": FieldSpec(int, writable=False),
         "FirstName": _STR,
         "LastName": _STR,
-        "EmailAddress": _STR,
+        "EmailAddress": _EMAIL,
     },
     ("poweroffice", "Employee"): {
         "Id": FieldSpec(int, writable=False),
         "FirstName": _STR,
         "LastName": _STR,
-        "EmailAddress": _STR,
+        "EmailAddress": _EMAIL,
     },
     ("poweroffice", "Department"): {
         "Id": FieldSpec(int, writable=False),
@@ -52,7 +56,7 @@ ENTITIES: Mapping[tuple[str, str], Mapping[str, FieldSpec]] = {
         "id": FieldSpec(str, max_length=50, writable=False),
         "first_name": FieldSpec(str, max_length=150),
         "last_name": FieldSpec(str, max_length=150),
-        "email": FieldSpec(str, max_length=70),
+        "email": FieldSpec(str, max_length=70, email=True),
         "company": FieldSpec(str, max_length=250),
     },
     ("chargebee", "business_entity"): {

@@ -1,10 +1,12 @@
-"""Chargebee's error body → ledgerlink's error tree, at the one place responses enter.
+"""Reading Chargebee's error body; the shared `connectors.exceptions.error_for_status` picks
+the typed error from the status.
 
 Chargebee answers errors with ``{"message", "type", "api_error_code", "param",
-"error_code", "error_msg", "http_status_code"}``. `error_from_response` turns that (or a
-body that is not Chargebee's, such as a proxy's 503 page) into the matching
-`connectors.exceptions` class. Messages carry the API's own words, never a request's
-headers, so no key can leak through an error.
+"error_code", "error_msg", "http_status_code"}``. `error_from_response` reads that (or a
+body that is not Chargebee's, such as a proxy's 503 page) and adds the one case the status
+cannot tell: a create refused because the chosen id exists becomes `DuplicateIdError`.
+Messages carry the API's own words, never a request's headers, so no key can leak through
+an error.
 """
 
 from __future__ import annotations
@@ -12,20 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.exceptions import (
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    DuplicateIdError,
-    InvalidRequestError,
-    NotFoundError,
-    PermanentApiError,
-    RateLimitedError,
-    TransientApiError,
-)
+from connectors.exceptions import ApiError, DuplicateIdError, error_for_status
 from connectors.transport import parse_retry_after
 
-__all__ = ["SYSTEM", "error_from_response"]
+__all__ = ["DUPLICATE_CODES", "SYSTEM", "error_from_response"]
 
 SYSTEM = "chargebee"
 
@@ -52,27 +44,21 @@ def error_from_response(
     param_value = data.get("param")
     param = str(param_value) if param_value else None
 
-    if status == 429:
-        wait = parse_retry_after(retry_after)
-        return RateLimitedError(
-            message,
-            system=SYSTEM,
-            retry_after=default_retry_after if wait is None else wait,
-            code=code,
-        )
-    if status >= 500:
-        return TransientApiError(message, system=SYSTEM, status=status, code=code)
-    if status in (401, 403):
-        return AuthenticationError(message, system=SYSTEM, status=status, code=code)
-    if status == 404:
-        return NotFoundError(message, system=SYSTEM, status=status, code=code, param=param)
-    if status == 409:
-        return ConflictError(message, system=SYSTEM, status=status, code=code, param=param)
-    if status in (400, 422):
-        if param == "id" and (code in DUPLICATE_CODES or _says_duplicate(data)):
-            return DuplicateIdError(message, system=SYSTEM, status=status, code=code, param=param)
-        return InvalidRequestError(message, system=SYSTEM, status=status, code=code, param=param)
-    return PermanentApiError(message, system=SYSTEM, status=status, code=code, param=param)
+    if (
+        status in (400, 422)
+        and param == "id"
+        and (code in DUPLICATE_CODES or _says_duplicate(data))
+    ):
+        return DuplicateIdError(message, system=SYSTEM, status=status, code=code, param=param)
+    return error_for_status(
+        status,
+        message,
+        system=SYSTEM,
+        code=code,
+        param=param,
+        retry_after=parse_retry_after(retry_after),
+        default_retry_after=default_retry_after,
+    )
 
 
 def _says_duplicate(data: Mapping[str, Any]) -> bool:

@@ -17,9 +17,25 @@ import orjson
 from connectors.exceptions import LedgerlinkError
 from connectors.polling.cursor import Cursor
 
-__all__ = ["CursorStore", "CursorStoreError"]
+__all__ = ["CursorStore", "CursorStoreError", "atomic_write_bytes"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path``'s content with ``data`` so that a crash leaves the old or the new.
+
+    The bytes go to a temporary file beside it, are fsynced, and the file is renamed over
+    ``path`` (creating its directory if needed). Blocking: call it in a worker thread.
+    Raises `OSError`.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
 
 
 class CursorStoreError(LedgerlinkError):
@@ -58,12 +74,6 @@ class CursorStore:
     @staticmethod
     def _save(path: Path, cursor: Cursor) -> None:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".json.tmp")
-            with open(tmp, "wb") as handle:
-                handle.write(orjson.dumps(cursor.to_json()))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            atomic_write_bytes(path, orjson.dumps(cursor.to_json()))
         except OSError as exc:
             raise CursorStoreError(f"cannot write cursor {path}: {exc.strerror}") from exc

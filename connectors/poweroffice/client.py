@@ -28,7 +28,7 @@ from connectors.transport.session import HttpSession
 
 from .auth import DEFAULT_RETRY, TokenProvider, bearer_headers
 from .errors import SYSTEM, error_for_response
-from .paging import DEFAULT_PAGE_SIZE, PageNumberPaginator
+from .paging import DEFAULT_PAGE_SIZE, iter_pages
 from .resources import (
     CHANGE_FILTER,
     Resource,
@@ -132,19 +132,12 @@ class PowerOfficeClient(HttpSession):
         order_by: str | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every record of ``resource`` (changed after ``changed_after``), page by page."""
-        paginator = PageNumberPaginator(page_size)
-        page_number: int | None = 1
-        while page_number is not None:
-            records = await self.list_page(
-                resource,
-                changed_after=changed_after,
-                page_number=page_number,
-                page_size=page_size,
-                order_by=order_by,
-            )
-            for record in records:
+        pages = iter_pages(
+            self, resource, page_size=page_size, changed_after=changed_after, order_by=order_by
+        )
+        async for page in pages:
+            for record in page:
                 yield record
-            page_number = paginator.advance(records)
 
     async def get(
         self, resource: Resource, record_id: int, *, contact_id: int | None = None

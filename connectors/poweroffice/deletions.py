@@ -5,7 +5,9 @@ hard delete is only visible by listing the ids that still exist and comparing th
 the ids known before (the reference calls it a periodic reconciliation). `DeletionWatch`
 keeps, per resource, the ids it knows — from the last listing plus every record the
 change poller published since — in a small file beside the poll cursors, and turns each
-known id that is no longer listed into a delete `ChangeEvent`.
+known id that is no longer listed into a delete `ChangeEvent`. Listings go through the
+shared page loop (`paging.iter_pages`, capped); the id files are written atomically like
+the cursors (`atomic_write_bytes`).
 """
 
 from __future__ import annotations
@@ -15,35 +17,20 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
 import orjson
 
 from connectors.events import ChangeEvent, Op, Origin, Source
+from connectors.polling.cursor_store import atomic_write_bytes
 from connectors.polling.publisher import EventSink
+from connectors.poweroffice.paging import MAX_PAGE_SIZE, PageLister, iter_pages
 from connectors.poweroffice.poller import ENTITY_NAMES, SYSTEM
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND
 
-__all__ = ["DeletionWatch", "IdLister", "vanished"]
+__all__ = ["DeletionWatch", "vanished"]
 
 log = logging.getLogger(__name__)
-
-MAX_PAGE_SIZE = 20_000
-
-
-class IdLister(Protocol):
-    async def list_page(
-        self,
-        resource: Resource,
-        *,
-        changed_after: int | None = None,
-        page_number: int = 1,
-        page_size: int = 5000,
-        order_by: str | None = None,
-        contact_ids: Sequence[int] | None = None,
-        fields: Sequence[str] | None = None,
-    ) -> list[dict[str, Any]]: ...
 
 
 def vanished(known: Iterable[str], listed: Iterable[str]) -> list[str]:
@@ -54,10 +41,13 @@ def vanished(known: Iterable[str], listed: Iterable[str]) -> list[str]:
 
 @dataclass
 class DeletionWatch:
-    client: IdLister
+    client: PageLister
     directory: Path
     connection: str
     resources: Sequence[Resource] = tuple(Resource)
+    #: 10 million ids per resource: far beyond any PowerOffice Go company, and a bound on
+    #: the memory an id listing that never ends could take.
+    max_pages: int = 500
     _known: dict[Resource, set[str]] = field(default_factory=dict)
 
     def _path(self, resource: Resource) -> Path:
@@ -86,27 +76,20 @@ class DeletionWatch:
         return self._known[resource]
 
     async def _save(self, resource: Resource, ids: set[str]) -> None:
-        path = self._path(resource)
-
-        def write() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(orjson.dumps(sorted(ids)))
-            tmp.replace(path)
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(atomic_write_bytes, self._path(resource), orjson.dumps(sorted(ids)))
 
     async def _listed(self, resource: Resource) -> set[str]:
         ids: set[str] = set()
-        page = 1
-        while True:
-            rows = await self.client.list_page(
-                resource, page_number=page, page_size=MAX_PAGE_SIZE, fields=["Id"]
-            )
+        pages = iter_pages(
+            self.client,
+            resource,
+            page_size=MAX_PAGE_SIZE,
+            fields=["Id"],
+            max_pages=self.max_pages,
+        )
+        async for rows in pages:
             ids.update(str(row["Id"]) for row in rows)
-            if len(rows) < MAX_PAGE_SIZE:
-                return ids
-            page += 1
+        return ids
 
     async def check(self, sink: EventSink, *, now_ticks: int) -> int:
         """List every resource's ids, publish a delete event per vanished record; return

@@ -1,4 +1,5 @@
-"""Turning PowerOffice Go error answers into the typed errors of `connectors.exceptions`.
+"""Reading PowerOffice Go error answers; the shared `connectors.exceptions.error_for_status`
+picks the typed error from the status.
 
 API errors are RFC 7807 problem details (`Type, Title, Status, Detail, Instance`); their
 casing is unverified, so keys are matched case-insensitively. Token errors are RFC 6749
@@ -17,24 +18,15 @@ from typing import Any
 import httpx
 import orjson
 
-from connectors.exceptions import (
-    ApiError,
-    AuthenticationError,
-    ConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    PermanentApiError,
-    RateLimitedError,
-    TransientApiError,
-)
+from connectors.exceptions import ApiError, AuthenticationError, error_for_status
 from connectors.secrets import mask_email
 from connectors.transport import parse_retry_after
 
 __all__ = [
+    "AUTH_HINT",
     "SYSTEM",
     "ProblemDetails",
     "error_for_response",
-    "error_for_status",
     "parse_problem",
     "token_error",
 ]
@@ -106,45 +98,22 @@ def parse_problem(body: bytes | str | Mapping[str, Any] | None) -> ProblemDetail
     )
 
 
-def error_for_status(
-    status: int,
-    problem: ProblemDetails,
-    *,
-    describe: str,
-    retry_after: float | None = None,
-) -> ApiError:
-    """The typed error for an HTTP error status (400→InvalidRequestError, 401/403→
-    AuthenticationError, 404→NotFoundError, 409→ConflictError, 429→RateLimitedError,
-    5xx→TransientApiError, any other 4xx→PermanentApiError)."""
-    message = f"{describe}: {problem.message() or f'HTTP {status}'}"
-    if status == 429:
-        return RateLimitedError(
-            message, system=SYSTEM, retry_after=1.0 if retry_after is None else retry_after
-        )
-    if status >= 500:
-        return TransientApiError(message, system=SYSTEM, status=status)
-    if status in (401, 403):
-        return AuthenticationError(
-            f"{message} (check the PowerOffice Go application, client and subscription keys)",
-            system=SYSTEM,
-            status=status,
-        )
-    if status == 404:
-        return NotFoundError(message, system=SYSTEM, status=status)
-    if status == 409:
-        return ConflictError(message, system=SYSTEM, status=status)
-    if status in (400, 422):
-        return InvalidRequestError(message, system=SYSTEM, status=status, param=problem.param)
-    return PermanentApiError(message, system=SYSTEM, status=status)
+#: What a person should check when PowerOffice Go refuses the credentials.
+AUTH_HINT = "check the PowerOffice Go application, client and subscription keys"
 
 
 def error_for_response(response: httpx.Response, *, describe: str) -> ApiError:
-    """The typed error for an API answer that is not a success."""
+    """The typed error for an API answer that is not a success; ``describe`` names the
+    route (`"GET /Customers/{id}"`) and opens the message."""
+    status = response.status_code
+    problem = parse_problem(response.content)
     return error_for_status(
-        response.status_code,
-        parse_problem(response.content),
-        describe=describe,
+        status,
+        f"{describe}: {problem.message() or f'HTTP {status}'}",
+        system=SYSTEM,
+        param=problem.param,
         retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        auth_hint=AUTH_HINT,
     )
 
 
@@ -165,15 +134,14 @@ def token_error(response: httpx.Response) -> ApiError:
         if isinstance(description, str) and description:
             text += f" ({_scrub(description)})"
         return AuthenticationError(
-            f"{text}; check the PowerOffice Go application, client and subscription keys",
+            f"{text}; {AUTH_HINT}",
             system=SYSTEM,
             status=status,
             code=code,
         )
     problem = parse_problem(decoded)
     return AuthenticationError(
-        f"token request refused: {problem.message() or f'HTTP {status}'}; check the "
-        "PowerOffice Go application, client and subscription keys",
+        f"token request refused: {problem.message() or f'HTTP {status}'}; {AUTH_HINT}",
         system=SYSTEM,
         status=status,
     )

@@ -7,27 +7,29 @@ The shared poll loop (`connectors.polling.runner.poll_once`) owns cursors and pu
 Paging is keyset-like: after a full page the next request restarts at PageNumber 1 from
 just below that page's last timestamp, so records changed while a long listing runs do
 not shift page boundaries under it. Only when a whole page shares one timestamp (a run of
-equal timestamps longer than a page) does it step the PageNumber instead. Records at the
-boundary are read twice and de-duplicated by the cursor.
+equal timestamps longer than a page) does it step the PageNumber instead
+(`restart_after_last_change`). Records at the boundary are read twice and de-duplicated by
+the cursor. The loop itself, with its stop rules and page cap, is `paging.iter_pages`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.polling.cursor import RecordMark
+from connectors.poweroffice.paging import PageLister, PageRequest, iter_pages, next_page_number
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
 
 __all__ = [
     "ENTITY_NAMES",
     "ORDER_BY",
-    "PageLister",
     "PowerOfficeChangeSource",
     "poweroffice_sources",
+    "restart_after_last_change",
 ]
 
 SYSTEM = "poweroffice"
@@ -53,20 +55,7 @@ _CREATED_FIELD: Mapping[Resource, str] = {
 
 _LAST_CHANGED = "LastChangedDateTimeOffset"
 
-
-class PageLister(Protocol):
-    """The part of `PowerOfficeClient` a change source needs."""
-
-    async def list_page(
-        self,
-        resource: Resource,
-        *,
-        changed_after: int | None = None,
-        page_number: int = 1,
-        page_size: int = 5000,
-        order_by: str | None = None,
-        contact_ids: Sequence[int] | None = None,
-    ) -> list[dict[str, Any]]: ...
+Record = Mapping[str, Any]
 
 
 @dataclass(slots=True)
@@ -87,26 +76,15 @@ class PowerOfficeChangeSource:
     def entity(self) -> str:
         return ENTITY_NAMES[self.resource]
 
-    async def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
-        page_number = 1
-        while True:
-            records = await self.client.list_page(
-                self.resource,
-                changed_after=since,
-                page_number=page_number,
-                page_size=self.page_size,
-                order_by=ORDER_BY,
-            )
-            if records:
-                yield records
-            if len(records) < self.page_size:
-                return
-            top = max(parse_timestamp(r[_LAST_CHANGED]) for r in records)
-            restart_from = top - 1  # strictly-greater filter: one tick below keeps `top`
-            if since is None or restart_from > since:
-                since, page_number = restart_from, 1
-            else:
-                page_number += 1
+    def read_pages(self, since: int | None) -> AsyncIterator[Sequence[Mapping[str, Any]]]:
+        return iter_pages(
+            self.client,
+            self.resource,
+            page_size=self.page_size,
+            changed_after=since,
+            order_by=ORDER_BY,
+            next_page=restart_after_last_change,
+        )
 
     def mark(self, record: Mapping[str, Any]) -> RecordMark:
         changed = parse_timestamp(record[_LAST_CHANGED])
@@ -135,6 +113,20 @@ class PowerOfficeChangeSource:
             origin=Origin(system=SYSTEM),
             observed_ms=observed_ms,
         )
+
+
+def restart_after_last_change(request: PageRequest, records: Sequence[Record]) -> PageRequest:
+    """After a full page, restart at PageNumber 1 from one tick below the page's last change.
+
+    The filter is strictly-greater, so the records of that last tick are read again (the
+    cursor de-duplicates them). Only when the filter already stands there — a whole page
+    shares one timestamp — does the PageNumber step instead.
+    """
+    top = max(parse_timestamp(r[_LAST_CHANGED]) for r in records)
+    restart_from = top - 1
+    if request.changed_after is None or restart_from > request.changed_after:
+        return PageRequest(changed_after=restart_from)
+    return next_page_number(request, records)
 
 
 def poweroffice_sources(

@@ -49,6 +49,11 @@ def test_chargebee_limits_are_attached_to_the_fields():
     }
 
 
+def test_email_fields_are_marked_as_addresses():
+    flow = load_flow(DEFAULT_DIR / "employee.toml")
+    assert [p.right for p in flow.fields if p.email] == ["email"]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [

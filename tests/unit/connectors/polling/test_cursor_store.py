@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from connectors.polling.cursor import Cursor
-from connectors.polling.cursor_store import CursorStore, CursorStoreError
+from connectors.polling.cursor_store import CursorStore, CursorStoreError, atomic_write_bytes
 
 
 async def test_a_missing_cursor_is_the_start(tmp_path):
@@ -44,3 +46,24 @@ async def test_a_corrupt_cursor_file_names_itself(tmp_path):
 def test_path_components_cannot_escape_the_directory(tmp_path):
     path = CursorStore(tmp_path).path_for("../evil", "x/y", "z")
     assert path.parent == tmp_path
+
+
+def test_an_atomic_write_replaces_the_content_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "deeper" / "ids.json"
+    atomic_write_bytes(path, b"[1]")
+    atomic_write_bytes(path, b"[1,2]")
+    assert path.read_bytes() == b"[1,2]"
+    assert [p.name for p in path.parent.iterdir()] == ["ids.json"]
+
+
+def test_a_failed_atomic_write_keeps_the_old_content(tmp_path, monkeypatch):
+    path = tmp_path / "ids.json"
+    atomic_write_bytes(path, b"old")
+
+    def broken_fsync(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space"):
+        atomic_write_bytes(path, b"new")
+    assert path.read_bytes() == b"old"

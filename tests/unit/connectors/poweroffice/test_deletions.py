@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+import pytest
+
 from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.poweroffice.deletions import DeletionWatch, vanished
+from connectors.poweroffice.paging import EndlessListingError
 from connectors.poweroffice.resources import Resource
 
 
@@ -14,6 +18,7 @@ class Lister:
     def __init__(self, ids: dict[Resource, list[int]]) -> None:
         self.ids = ids
         self.calls: list[tuple[Resource, Sequence[str] | None]] = []
+        self.pages: list[tuple[int, int]] = []
 
     async def list_page(
         self,
@@ -27,6 +32,7 @@ class Lister:
         fields=None,
     ) -> list[dict[str, Any]]:
         self.calls.append((resource, fields))
+        self.pages.append((page_number, page_size))
         rows = [{"Id": i} for i in self.ids.get(resource, [])]
         start = (page_number - 1) * page_size
         return rows[start : start + page_size]
@@ -98,3 +104,33 @@ async def test_ids_of_one_entity_are_not_confused_with_another(tmp_path):
     sink = Sink()
     await watch.check(sink, now_ticks=2)
     assert [e.record_key for e in sink.events] == ["poweroffice:Customer:7"]
+
+
+async def test_the_id_file_is_written_whole_and_no_temporary_file_is_left(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: [3, 1, 2]})
+    watch = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.EMPLOYEES])
+    await watch.check(Sink(), now_ticks=1)
+    [path] = tmp_path.iterdir()
+    assert path.name == "acme-poweroffice-Employees-ids.json"
+    assert orjson.loads(path.read_bytes()) == ["1", "2", "3"]
+
+
+async def test_ids_are_listed_in_the_largest_pages_the_api_allows(tmp_path):
+    lister = Lister({Resource.EMPLOYEES: list(range(1, 20_002))})
+    watch = DeletionWatch(lister, tmp_path, "acme", resources=[Resource.EMPLOYEES])
+    await watch.check(Sink(), now_ticks=1)
+    assert lister.pages == [(1, 20_000), (2, 20_000)]
+    assert len(await watch._load(Resource.EMPLOYEES)) == 20_001
+
+
+async def test_a_listing_that_never_ends_stops_with_a_clear_error(tmp_path):
+    class Endless(Lister):
+        async def list_page(self, resource, *, page_number=1, page_size=5000, **_):
+            return [{"Id": (page_number - 1) * page_size + i} for i in range(page_size)]
+
+    watch = DeletionWatch(
+        Endless({}), tmp_path, "acme", resources=[Resource.EMPLOYEES], max_pages=3
+    )
+    with pytest.raises(EndlessListingError, match="exceeded 3 pages"):
+        await watch.check(Sink(), now_ticks=1)
+    assert list(tmp_path.iterdir()) == []

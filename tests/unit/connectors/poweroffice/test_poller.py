@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from connectors.events import ChangeEvent, Op
 from connectors.polling.cursor_store import CursorStore
 from connectors.polling.runner import poll_once
-from connectors.poweroffice.poller import ORDER_BY, PowerOfficeChangeSource, poweroffice_sources
+from connectors.poweroffice.paging import EndlessListingError, PageRequest
+from connectors.poweroffice.poller import (
+    ORDER_BY,
+    PowerOfficeChangeSource,
+    poweroffice_sources,
+    restart_after_last_change,
+)
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import format_timestamp
 
@@ -31,6 +39,7 @@ class FakeLister:
         page_size: int = 5000,
         order_by: str | None = None,
         contact_ids: Sequence[int] | None = None,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         self.calls.append((changed_after, page_number, page_size, order_by))
         rows = sorted(
@@ -126,3 +135,32 @@ def test_there_is_one_source_per_resource_and_entity_names_differ():
         "Department",
         "Employee",
     ]
+
+
+@pytest.mark.parametrize(
+    ("request_", "last_ticks", "expected"),
+    [
+        (PageRequest(None, 1), BASE + 9, PageRequest(BASE + 8, 1)),
+        (PageRequest(BASE, 1), BASE + 9, PageRequest(BASE + 8, 1)),
+        (PageRequest(BASE + 8, 1), BASE + 9, PageRequest(BASE + 8, 2)),
+        (PageRequest(BASE + 8, 2), BASE + 9, PageRequest(BASE + 8, 3)),
+    ],
+)
+def test_after_a_full_page_the_filter_moves_up_unless_the_page_shares_one_timestamp(
+    request_, last_ticks, expected
+):
+    page = [{"LastChangedDateTimeOffset": format_timestamp(t)} for t in (BASE + 1, last_ticks)]
+    assert restart_after_last_change(request_, page) == expected
+
+
+async def test_a_server_ignoring_the_page_number_stops_the_poll_with_a_clear_error(tmp_path):
+    class IgnoresPageNumber(FakeLister):
+        async def list_page(self, resource, *, changed_after=None, page_size=5000, **_):
+            return await super().list_page(
+                resource, changed_after=changed_after, page_size=page_size
+            )
+
+    lister = IgnoresPageNumber(shared_run(10, range(1, 11)))  # ten records, one timestamp
+    source = PowerOfficeChangeSource(lister, Resource.EMPLOYEES, page_size=5)
+    with pytest.raises(EndlessListingError, match="repeated"):
+        await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=Sink())
