@@ -67,15 +67,13 @@ def _record_problem(
     entity = event.source.entity
     for flow in flows:
         if event.source.system == POWEROFFICE and flow.left_entity == entity:
-            names = [pair.left for pair in flow.fields]
+            problem = flow.check_record(record, "left")
         elif event.source.system == CHARGEBEE and flow.right_entity == entity:
-            names = [pair.right for pair in flow.fields]
+            problem = flow.check_record(record, "right")
         else:
             continue
-        for name in names:
-            value = record.get(name)
-            if value is not None and not isinstance(value, str):
-                return f"{entity}.{name} must be text, got {type(value).__name__}"
+        if problem:
+            return problem
     contact = record.get("ContactId")
     wrong_contact = isinstance(contact, bool) or not isinstance(contact, int)
     if event.source.system == POWEROFFICE and contact is not None and wrong_contact:

@@ -83,7 +83,7 @@ async def test_bad_messages_become_dead_letters_and_the_agents_go_on(harness: Ha
         "after must be an object or null",
         "after must be an object or null",
         "is not a PowerOffice Go id",
-        "Employee.FirstName must be text, got int",
+        "poweroffice.Employee.FirstName is of type int, not text or null",
         "not a change event: not JSON",
         "connection 'intruder' is not served by this worker",
         "not an upsert command: not JSON",

@@ -192,7 +192,7 @@ REFUSED = [
     pytest.param(
         employee_event(FirstName=42).to_bytes(),
         b"acme",
-        re.escape("Employee.FirstName must be text, got int"),
+        re.escape("poweroffice.Employee.FirstName is of type int, not text or null"),
         RECORD_KEY,
         id="first-name-is-a-number",
     ),
@@ -303,7 +303,7 @@ async def test_a_2_mib_first_name_becomes_a_sendable_dead_letter_with_reason_and
     [
         pytest.param(
             employee_event(FirstName=42).to_bytes(),
-            "Employee.FirstName must be text, got int",
+            "poweroffice.Employee.FirstName is of type int, not text or null",
             id="refused-at-the-edge",
         ),
         pytest.param(

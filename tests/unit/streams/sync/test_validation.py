@@ -103,27 +103,27 @@ def chargebee(system: str = "chargebee", rid: str = "cus_7", **fields: Any) -> C
         ),
         pytest.param(
             poweroffice(FirstName=42),
-            "Employee.FirstName must be text, got int",
+            "poweroffice.Employee.FirstName is of type int, not text or null",
             id="first-name-int",
         ),
         pytest.param(
             poweroffice(LastName=True),
-            "Employee.LastName must be text, got bool",
+            "poweroffice.Employee.LastName is of type bool, not text or null",
             id="last-name-bool",
         ),
         pytest.param(
             poweroffice(EmailAddress={"a": 1}),
-            "Employee.EmailAddress must be text, got dict",
+            "poweroffice.Employee.EmailAddress is of type dict, not text or null",
             id="email-object",
         ),
         pytest.param(
             poweroffice("Customer", IsPerson=False, Name=["Nordlys"]),
-            "Customer.Name must be text, got list",
+            "poweroffice.Customer.Name is of type list, not text or null",
             id="company-name-list",
         ),
         pytest.param(
             poweroffice(op=Op.DELETE, before={"Id": 7, "FirstName": 5}),
-            "Employee.FirstName must be text, got int",
+            "poweroffice.Employee.FirstName is of type int, not text or null",
             id="before-checked-too",
         ),
         pytest.param(
@@ -143,7 +143,7 @@ def chargebee(system: str = "chargebee", rid: str = "cus_7", **fields: Any) -> C
         ),
         pytest.param(
             chargebee(first_name=5),
-            "customer.first_name must be text, got int",
+            "chargebee.customer.first_name is of type int, not text or null",
             id="chargebee-first-name-int",
         ),
     ],
