@@ -27,7 +27,7 @@ from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
 from mappings import Flow, hash_values
 from streams.agents.plumbing import ConnectionLocks
 from streams.sync.ids import create_idempotency_key
-from streams.sync.link_merge import Observed, counter_upsert, merge_observed
+from streams.sync.link_merge import Observed, conflict_id, counter_upsert, merge_observed
 from streams.sync.links import Link, LinkState, LinkTable
 from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.reports import ReportBook
@@ -233,7 +233,12 @@ class Sinks:
             for conflict in plan.conflicts:
                 self.reports.conflict(
                     upsert.connection,
-                    f"{upsert.source_event_id}:{conflict.field}",
+                    conflict_id(
+                        upsert.left_key,
+                        conflict.field,
+                        conflict.incoming_ts_ms,
+                        conflict.target_ts_ms,
+                    ),
                     {
                         "record_key": upsert.left_key,
                         "field": conflict.field,

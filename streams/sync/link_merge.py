@@ -15,7 +15,7 @@ from streams.sync.links import Link, LinkState
 from streams.sync.messages import Upsert
 from streams.sync.writes import WritePlan
 
-__all__ = ["Observed", "counter_upsert", "merge_observed"]
+__all__ = ["Observed", "conflict_id", "counter_upsert", "merge_observed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +84,14 @@ def counter_upsert(upsert: Upsert, plan: WritePlan, link: Link) -> Upsert | None
         source_event_id=f"{upsert.source_event_id}-kept",
         extra=dict(extra),
     )
+
+
+def conflict_id(left_key: str, field: str, incoming_ts_ms: int, target_ts_ms: int) -> str:
+    """One id per pair of colliding edits of a field, whichever direction found them.
+
+    The join and the sinks run side by side, so the same two edits may meet twice: once
+    as the PowerOffice Go edit arriving at Chargebee, once the other way round. Both see
+    the same two edit times, so both report the same conflict.
+    """
+    first, second = sorted((incoming_ts_ms, target_ts_ms))
+    return f"{left_key}:{field}:{first}:{second}"

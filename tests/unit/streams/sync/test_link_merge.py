@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from streams.sync.link_merge import Observed, counter_upsert, merge_observed
+from streams.sync.link_merge import Observed, conflict_id, counter_upsert, merge_observed
 from streams.sync.links import Link, LinkState, SideState
 from streams.sync.messages import Upsert
 from streams.sync.writes import FieldConflict, WritePlan
@@ -281,3 +281,19 @@ def test_the_counter_upsert_carries_the_time_of_the_latest_kept_conflict_only():
 
 def test_no_counter_upsert_to_chargebee_without_a_chargebee_partner():
     assert counter_upsert(upsert("poweroffice"), KEPT_PLAN, link(right=None)) is None
+
+
+def test_the_same_two_edits_give_one_conflict_id_from_either_direction():
+    to_chargebee = conflict_id("poweroffice:Employee:7", "last_name", 1_000, 2_000)
+    to_poweroffice = conflict_id("poweroffice:Employee:7", "last_name", 2_000, 1_000)
+    assert to_chargebee == to_poweroffice == "poweroffice:Employee:7:last_name:1000:2000"
+
+
+def test_different_edits_or_fields_give_different_conflict_ids():
+    ids = {
+        conflict_id("poweroffice:Employee:7", "last_name", 1_000, 2_000),
+        conflict_id("poweroffice:Employee:7", "last_name", 1_000, 3_000),
+        conflict_id("poweroffice:Employee:7", "first_name", 1_000, 2_000),
+        conflict_id("poweroffice:Employee:8", "last_name", 1_000, 2_000),
+    }
+    assert len(ids) == 4
