@@ -1,6 +1,6 @@
 """The join agent: one change event in, upserts, dead letters and action items out.
 
-A thin loop around the pure `streams.sync.join.Joiner`. Every message is checked at the
+A thin loop around the pure `streams.sync.joiner.Joiner`. Every message is checked at the
 edge (`streams.sync.validation`); one that is not a change event, or that this worker
 must not act on, becomes a dead letter with its reason and the agent goes on. The
 joiner plans against staged tables; the agent sends what it planned and commits the
@@ -19,7 +19,7 @@ from mappings import Flow
 from streams.agents.plumbing import ConnectionLocks, Delivery, Outbox, Received, refusal
 from streams.config.topics import TopicNames
 from streams.runtime import Runtime
-from streams.sync.join import Joiner, JoinResult
+from streams.sync.joiner import Joiner, JoinResult
 from streams.sync.links import LinkTable
 from streams.sync.reports import ReportBook
 from streams.sync.staging import StagedMapping

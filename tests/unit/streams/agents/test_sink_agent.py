@@ -28,7 +28,7 @@ from streams.agents.sinks import Sinks
 from streams.config.topics import TopicNames
 from streams.runtime import Runtime
 from streams.sync.ids import chargebee_customer_id
-from streams.sync.join import Joiner
+from streams.sync.joiner import Joiner
 from streams.sync.links import LinkState, LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook

@@ -9,7 +9,7 @@ import pytest
 from connectors.events import ChangeEvent, Op, Origin, Source
 from mappings import load_flows
 from streams.agents.sinks import Sinks
-from streams.sync.join import Joiner
+from streams.sync.joiner import Joiner
 from streams.sync.links import LinkState, LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook

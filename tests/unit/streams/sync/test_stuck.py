@@ -9,7 +9,7 @@ import pytest
 from connectors.events import ChangeEvent, Op, Origin, Source
 from mappings import load_flows
 from streams.sync.ids import chargebee_customer_id
-from streams.sync.join import Joiner
+from streams.sync.joiner import Joiner
 from streams.sync.links import Link, LinkState, LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook

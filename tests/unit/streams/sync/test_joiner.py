@@ -10,7 +10,7 @@ import pytest
 from connectors.events import ChangeEvent, Op, Origin, Source
 from mappings import load_flows
 from streams.sync.ids import chargebee_customer_id
-from streams.sync.join import Joiner
+from streams.sync.joiner import Joiner
 from streams.sync.links import LinkState, LinkTable
 from streams.sync.reports import ReportBook
 
