@@ -27,7 +27,13 @@ from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
 from mappings import Flow, hash_values
 from streams.agents.plumbing import ConnectionLocks
 from streams.sync.ids import create_idempotency_key
-from streams.sync.link_merge import Observed, conflict_id, counter_upsert, merge_observed
+from streams.sync.link_merge import (
+    Observed,
+    conflict_id,
+    counter_upsert,
+    link_for_create,
+    merge_observed,
+)
 from streams.sync.links import Link, LinkState, LinkTable
 from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.reports import ReportBook
@@ -109,6 +115,13 @@ class Sinks:
 
     async def to_chargebee(self, upsert: Upsert, client: ChargebeeWriter) -> SinkResult:
         link = await self._link(upsert)
+        if link is None and upsert.create:
+            log.warning(
+                "%s: create command without its link (the join's write was lost in a crash); "
+                "creating from the command",
+                upsert.left_key,
+            )
+            link = link_for_create(upsert, now_ms=self.clock_ms())
         if link is None or link.right is None or link.state is LinkState.UNLINKED:
             return SinkResult(skipped="no live link")
         flow = self.flows[upsert.flow]
@@ -159,7 +172,7 @@ class Sinks:
             ts_ms=int(record.get("updated_at") or 0) * 1000,
             values=flow.values_from_right(record),
         )
-        await self._record(upsert, plan, observed, right_side=True)
+        await self._record(upsert, plan, observed, right_side=True, made_from=link)
         return SinkResult(
             wrote=bool(plan.write), plan=plan, counter=counter_upsert(upsert, plan, link)
         )
@@ -213,10 +226,20 @@ class Sinks:
     # -- recording outcomes ----------------------------------------------------------------
 
     async def _record(
-        self, upsert: Upsert, plan: WritePlan, observed: Observed, *, right_side: bool
+        self,
+        upsert: Upsert,
+        plan: WritePlan,
+        observed: Observed,
+        *,
+        right_side: bool,
+        made_from: Link | None = None,
     ) -> None:
+        """Fold what the target holds now into the link; ``made_from``: the link a create
+        command stood for, used when the table has none."""
         async with self.lock(upsert.connection):
             fresh = self.links.get(upsert.connection, upsert.left_key)
+            if fresh is None and upsert.create:
+                fresh = made_from
             merged = (
                 merge_observed(fresh, plan, observed, right_side=right_side, now_ms=self.clock_ms())
                 if fresh is not None

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from streams.sync.links import Link, LinkState
+from streams.sync.links import Link, LinkState, SideState
 from streams.sync.messages import Upsert
 from streams.sync.writes import WritePlan
 
-__all__ = ["Observed", "conflict_id", "counter_upsert", "merge_observed"]
+__all__ = ["Observed", "conflict_id", "counter_upsert", "link_for_create", "merge_observed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +95,29 @@ def conflict_id(left_key: str, field: str, incoming_ts_ms: int, target_ts_ms: in
     """
     first, second = sorted((incoming_ts_ms, target_ts_ms))
     return f"{left_key}:{field}:{first}:{second}"
+
+
+def link_for_create(upsert: Upsert, *, now_ms: int) -> Link:
+    """The `creating` link a create command stands for, built from the command alone.
+
+    The join sends a create before it commits the link, so a crash in between can leave
+    the command without its link (Faust's changelog lags the offsets it commits). The
+    command carries everything the link needs: the record, its mapped values and the
+    deterministic id of its partner.
+    """
+    system, entity, record_id = upsert.left_key.split(":", 2)
+    return Link(
+        connection=upsert.connection,
+        flow=upsert.flow,
+        state=LinkState.CREATING,
+        left=SideState(
+            system=system,
+            entity=entity,
+            id=record_id,
+            ts_ms=upsert.source_ts_ms,
+            values=dict(upsert.fields),
+            extra=dict(upsert.extra),
+        ),
+        right=SideState(system=upsert.target, entity=upsert.entity, id=upsert.record_id),
+        updated_ms=now_ms,
+    )

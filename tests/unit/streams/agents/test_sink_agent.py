@@ -291,23 +291,51 @@ async def test_the_writer_is_the_one_of_the_commands_connection(world):
 # -- skipped ---------------------------------------------------------------------------------
 
 
-async def test_a_command_without_a_link_is_skipped_without_api_call_or_dead_letter(world):
-    await world.handle(create_command().to_bytes())
+def update_command() -> Upsert:
+    """An update (not a create) for employee 7's customer."""
+    return replace(create_command(), create=False, source_event_id="ev-2")
+
+
+async def test_an_update_without_a_link_is_skipped_without_api_call_or_dead_letter(world):
+    await world.handle(update_command().to_bytes())
     assert world.api_calls() == []
     assert world.outbox.sent == []
 
 
 async def test_a_skipped_command_is_logged_with_the_reason(world, caplog):
     caplog.set_level(logging.INFO, logger="streams.agents.sink_agent")
-    await world.handle(create_command().to_bytes())
+    await world.handle(update_command().to_bytes())
     assert [r.getMessage() for r in caplog.records if r.name == "streams.agents.sink_agent"] == [
         f"{RECORD_KEY}: chargebee command skipped: no live link"
     ]
 
 
 async def test_a_skipped_command_is_marked_done(world):
-    await world.handle(create_command().to_bytes(), offset=13)
+    await world.handle(update_command().to_bytes(), offset=13)
     assert world.runtime.done == {("upserts.chargebee", 0): 13}
+
+
+async def test_a_create_whose_link_was_lost_creates_and_links_from_the_command(world, caplog):
+    """The join sends a create before it commits the link; a crash in between used to
+    leave the command skipped and the link, written later from a stale changelog,
+    `creating` for ever (issue 6, defect 1)."""
+    caplog.set_level(logging.WARNING, logger="streams.agents.sinks")
+    await world.handle(create_command().to_bytes())
+    assert world.chargebee.calls == ["create_customer"]
+    assert world.link_state() is LinkState.LINKED
+    link = world.link_table.get(CONN, RECORD_KEY)
+    assert link is not None
+    assert link.right is not None
+    assert link.right.id == CUSTOMER_ID
+    assert link.synced == dict(FIELDS)
+    assert "create command without its link" in caplog.text
+
+
+async def test_a_create_whose_link_was_lost_and_then_replayed_creates_once(world):
+    await world.handle(create_command().to_bytes())
+    await world.handle(create_command().to_bytes())
+    assert world.chargebee.calls.count("create_customer") == 1
+    assert world.link_state() is LinkState.LINKED
 
 
 # -- failures --------------------------------------------------------------------------------
