@@ -390,6 +390,30 @@ async def read_json_topic(
         await consumer.stop()
 
 
+async def assert_one_customer_per_record(
+    harness: Harness, records: list[dict[str, Any]], entity: str = "Employee"
+) -> None:
+    """Every record is linked to its own Chargebee customer holding its values, and
+    Chargebee holds no other customer."""
+    links = await harness.links_by_left()
+    partners: dict[str, int] = {}
+    for record in records:
+        link = links.get((entity, str(record["Id"])))
+        assert link is not None, f"{entity} {record['Id']} has no link"
+        assert link["state"] == "linked", link
+        customer_id = str(link["right"]["id"])
+        assert customer_id not in partners, (
+            f"{entity} {partners[customer_id]} and {record['Id']} share {customer_id}"
+        )
+        partners[customer_id] = record["Id"]
+        customer = harness.cb_store.get_customer(customer_id)
+        assert customer is not None, f"{entity} {record['Id']}: no customer {customer_id}"
+        assert not customer["deleted"], customer
+        assert customer_values(customer) == expected_customer_values(record)
+    all_ids = {row.data["id"] for row in harness.cb_store.customer_rows(include_deleted=True)}
+    assert all_ids == set(partners)
+
+
 def latest_by_id(messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The last message per `id` (an action item's latest state)."""
     latest: dict[str, dict[str, Any]] = {}

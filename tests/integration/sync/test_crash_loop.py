@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
-from .conftest import Harness, customer_values, expected_customer_values, person
+from .conftest import Harness, assert_one_customer_per_record, person
 
 pytestmark = pytest.mark.integration
 
@@ -56,22 +56,7 @@ async def test_a_worker_killed_six_times_during_the_initial_load_leaves_no_recor
 
     pending = {name: counts["pending"] for name, counts in status["flows"].items()}
     assert set(pending.values()) == {0}, status
-    links = await harness.links_by_left()
-    partners: dict[str, int] = {}
-    for record in employees:
-        link = links.get(("Employee", str(record["Id"])))
-        assert link is not None, f"employee {record['Id']} has no link"
-        assert link["state"] == "linked", link
-        customer_id = str(link["right"]["id"])
-        assert customer_id not in partners, (
-            f"employees {partners[customer_id]} and {record['Id']} share {customer_id}"
-        )
-        partners[customer_id] = record["Id"]
-        customer = harness.cb_store.get_customer(customer_id)
-        assert customer is not None, f"employee {record['Id']}: no customer {customer_id}"
-        assert customer_values(customer) == expected_customer_values(record)
-    all_ids = {row.data["id"] for row in harness.cb_store.customer_rows(include_deleted=True)}
-    assert all_ids == set(partners)
+    await assert_one_customer_per_record(harness, employees)
 
 
 async def test_create_commands_lost_from_the_topic_are_driven_again(harness: Harness):
@@ -114,12 +99,5 @@ async def test_create_commands_lost_from_the_topic_are_driven_again(harness: Har
     await harness.start_worker()
     await harness.wait_converged(within=60)
 
-    links = await harness.links_by_left()
-    for record in employees:
-        link = links[("Employee", str(record["Id"]))]
-        assert link["state"] == "linked", link
-        customer = harness.cb_store.get_customer(str(link["right"]["id"]))
-        assert customer is not None
-        assert customer_values(customer) == expected_customer_values(record)
-    assert harness.cb_store.customer_count(include_deleted=True) == len(employees)
+    await assert_one_customer_per_record(harness, employees)
     assert "still being created after 5 s" in harness.log_path.read_text(errors="replace")

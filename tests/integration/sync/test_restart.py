@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .conftest import Harness, customer_values, expected_customer_values, person
+from .conftest import Harness, assert_one_customer_per_record, person
 
 pytestmark = pytest.mark.integration
 
@@ -55,20 +55,4 @@ async def test_a_worker_killed_during_the_initial_load_ends_with_one_customer_pe
     await harness.wait_converged(within=120)
 
     assert harness.cb_store.customer_count(include_deleted=True) == TOTAL
-    links = await harness.links_by_left()
-    partners: dict[str, int] = {}
-    for record in employees:
-        link = links.get(("Employee", str(record["Id"])))
-        assert link is not None, f"employee {record['Id']} has no link"
-        assert link["state"] == "linked", link
-        customer_id = str(link["right"]["id"])
-        assert customer_id not in partners, (
-            f"employees {partners[customer_id]} and {record['Id']} share {customer_id}"
-        )
-        partners[customer_id] = record["Id"]
-        customer = harness.cb_store.get_customer(customer_id)
-        assert customer is not None, customer_id
-        assert not customer["deleted"], customer
-        assert customer_values(customer) == expected_customer_values(record)
-    all_ids = {row.data["id"] for row in harness.cb_store.customer_rows(include_deleted=True)}
-    assert all_ids == set(partners)
+    await assert_one_customer_per_record(harness, employees)
