@@ -7,8 +7,9 @@ are made sure of, which also proves Kafka answers. Each failure there is a
 `LedgerlinkError` whose one line the command line prints. Only then is the data directory
 created and Faust started.
 
-While it runs, an expected error that stops Faust (keys revoked while running) is logged
-and reported as one line rather than as a traceback.
+While it runs, `BrokerHealth` turns a Kafka outage into one line when it starts and one when
+it ends, and an expected error that stops Faust (keys revoked while running) is logged and
+reported as one line rather than as a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from faust import Worker
 
 from connectors.exceptions import ApiError, LedgerlinkError
 from streams.app import build_engine
+from streams.broker_health import BrokerHealth
 from streams.config import Settings
 from streams.one_line_errors import OneLineErrors
 from streams.preflight import check_connections, explain
@@ -46,6 +48,8 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     Faust recovers the tables first. Raises a `LedgerlinkError` when a check fails or an
     expected error stopped the worker; returns the exit code otherwise.
     """
+    health = BrokerHealth(settings.kafka_bootstrap_servers)
+    health.install()
     asyncio.run(check_connections(settings))
     names = settings.topics
     asyncio.run(
@@ -62,9 +66,15 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
             replication_factor=settings.replication_factor,
         )
     )
+    health.mark_reachable()  # the topics are there: whatever failed before, Kafka answers now
 
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings)
+
+    async def watch_broker() -> None:
+        await health.watch()
+
+    engine.app.task(watch_broker)
     log.info(
         "worker for connection %r: Kafka %s, topics prefixed %r, data in %s, status on :%d",
         settings.connection_id,

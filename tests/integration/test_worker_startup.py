@@ -1,7 +1,10 @@
-"""`ledgerlink worker` as an operator meets it (issue 6): at start-up.
+"""`ledgerlink worker` as an operator meets it (issue 6): at start-up, and while Kafka is away.
 
-A worker that cannot do its job stops at once with one `ledgerlink:` line that names the
-variables to set — no traceback, no secret, and nothing written to the disk.
+Start-up: a worker that cannot do its job stops at once with one `ledgerlink:` line that
+names the variables to set — no traceback, no secret, and nothing written to the disk.
+
+Outage: a broker stopped for a while costs one line when it goes and one when it comes
+back, not thousands, and the worker syncs again afterwards.
 
 Every worker runs as a real subprocess (`python -m streams.cli worker`) configured only by
 its environment; the simulators run in this process on real HTTP.
@@ -10,6 +13,7 @@ its environment; the simulators run in this process on real HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -21,7 +25,14 @@ import pytest
 
 from streams.dev import localkafka
 from tests.integration.simulators import SimulatorPair, start_simulator_pair
-from tests.integration.sync.conftest import CB_KEY, CB_SITE, PO_KEYS, free_port
+from tests.integration.sync.conftest import (
+    CB_KEY,
+    CB_SITE,
+    PO_KEYS,
+    Harness,
+    WorkerProblem,
+    free_port,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +199,102 @@ async def test_a_wrong_poweroffice_client_key_is_named_and_never_shown(
     assert "POWEROFFICE_CLIENT_KEY" in line
     assert WRONG_CLIENT_KEY not in outcome.output
     assert not (tmp_path / "data").exists()
+
+
+# -- a Kafka outage ----------------------------------------------------------------------------
+
+OUTAGE_SECONDS = 15.0
+#: Lines the worker may write from stopping the broker until it says the broker is back.
+MAX_OUTAGE_LINES = 50
+
+
+@pytest.fixture
+async def own_kafka(tmp_path: Path) -> AsyncIterator[tuple[str, Path, int]]:
+    """A broker of this test alone, since the test stops it: (bootstrap, data dir, port)."""
+    data_dir = tmp_path / "kafka"
+    port = localkafka.find_free_port()
+    status = await asyncio.to_thread(localkafka.start, data_dir=data_dir, port=port)
+    try:
+        yield status.bootstrap_servers, data_dir, port
+    finally:
+        await asyncio.to_thread(localkafka.stop, data_dir=data_dir)
+
+
+def log_since(harness: Harness, offset: int) -> list[str]:
+    with harness.log_path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode(errors="replace").splitlines()
+
+
+async def lines_once(harness: Harness, offset: int, text: str, within: float) -> list[str]:
+    """The log since ``offset`` once it holds ``text``, or after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    lines = log_since(harness, offset)
+    while time.monotonic() < deadline and not any(text in line for line in lines):
+        await asyncio.sleep(0.2)
+        lines = log_since(harness, offset)
+    return lines
+
+
+async def wait_linked(harness: Harness, entity: str, record_id: int, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        links = await harness.links_by_left()
+        link = links.get((entity, str(record_id)))
+        if link is not None and link["state"] == "linked":
+            return
+        await asyncio.sleep(0.25)
+    raise WorkerProblem(f"{entity} {record_id} not linked; log tail:\n{harness.log_tail()}")
+
+
+async def test_a_kafka_outage_costs_two_lines_and_the_worker_syncs_afterwards(
+    own_kafka: tuple[str, Path, int], sims: SimulatorPair, tmp_path: Path, topic_name: str
+):
+    bootstrap, kafka_dir, kafka_port = own_kafka
+    harness = Harness(
+        po_store=sims.po_store,
+        cb_store=sims.cb_store,
+        po=sims.po,
+        cb=sims.cb,
+        kafka_bootstrap=bootstrap,
+        prefix=f"{topic_name}.",
+        data_dir=tmp_path / "data",
+        log_path=tmp_path / "worker.log",
+        poll_interval=1.0,
+    )
+    before = sims.po_store.add_employee(
+        FirstName="Kari", LastName="Nordmann", EmailAddress="kari.nordmann@example.no"
+    )
+    try:
+        await harness.start_worker()
+        await wait_linked(harness, "Employee", before["Id"], within=30)
+
+        offset = harness.log_path.stat().st_size
+        await asyncio.to_thread(localkafka.stop, data_dir=kafka_dir)
+        # A record added while the broker is away: its change event waits in the publisher.
+        during_outage = sims.po_store.add_employee(
+            FirstName="Ola", LastName="Nordmann", EmailAddress="ola.nordmann@example.no"
+        )
+        await asyncio.sleep(OUTAGE_SECONDS)
+        during = log_since(harness, offset)
+        await asyncio.to_thread(localkafka.start, data_dir=kafka_dir, port=kafka_port)
+
+        # Afterwards the worker publishes, joins and writes again, and still answers.
+        await wait_linked(harness, "Employee", during_outage["Id"], within=30)
+        after = sims.po_store.add_employee(
+            FirstName="Åse", LastName="Bakke", EmailAddress="ase.bakke@example.no"
+        )
+        await wait_linked(harness, "Employee", after["Id"], within=30)
+        assert (await harness.status())["polls"]
+        lines = await lines_once(harness, offset, "is reachable again", within=10)
+    finally:
+        with contextlib.suppress(Exception):
+            await harness.close()
+
+    shown = "\n".join(line[:200] for line in lines[-60:])
+    assert len(during) < MAX_OUTAGE_LINES, f"{len(during)} lines during the outage:\n{shown}"
+    assert sum("is unreachable; retrying with backoff" in line for line in lines) == 1, shown
+    assert sum("is reachable again" in line for line in lines) == 1, shown
+    back = next(i for i, line in enumerate(lines) if "is reachable again" in line)
+    assert back < MAX_OUTAGE_LINES, f"{back} lines until the broker was back:\n{shown}"
+    assert "Traceback" not in "\n".join(lines), shown
