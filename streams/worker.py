@@ -8,7 +8,8 @@ are made sure of, which also proves Kafka answers. Each failure there is a
 created and Faust started.
 
 While it runs, `BrokerHealth` turns a Kafka outage into one line when it starts and one when
-it ends, and an expected error that stops Faust (keys revoked while running) is logged and
+it ends, `kafka_backoff` keeps aiokafka's producers from spinning while it lasts, and an
+expected error that stops Faust (keys revoked while running) is logged and
 reported as one line rather than as a traceback.
 """
 
@@ -20,6 +21,7 @@ import logging
 from faust import Worker
 
 from connectors.exceptions import ApiError, LedgerlinkError
+from streams import kafka_backoff
 from streams.app import build_engine
 from streams.broker_health import BrokerHealth
 from streams.config import Settings
@@ -48,6 +50,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
     Faust recovers the tables first. Raises a `LedgerlinkError` when a check fails or an
     expected error stopped the worker; returns the exit code otherwise.
     """
+    kafka_backoff.install()
     health = BrokerHealth(settings.kafka_bootstrap_servers)
     health.install()
     asyncio.run(check_connections(settings))
