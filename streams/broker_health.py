@@ -43,7 +43,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+)
 
 __all__ = ["ECHO_LOGGERS", "KAFKA_LOGGERS", "BrokerHealth"]
 
@@ -68,7 +74,8 @@ KAFKA_LOGGERS = (
 #: They never start an outage; while one lasts, their lines about it are held back.
 ECHO_LOGGERS = ("streams.agents.poll_loop", "streams.app", "connectors.polling.publisher")
 
-#: Words of the messages aiokafka and Faust log when the broker does not answer.
+#: Words of the messages aiokafka and Faust log when the broker does not answer. Only
+#: connection failures: a rebalance or a coordinator moving is not an outage.
 _OUTAGE_WORDS = (
     "unable connect",
     "unable to connect",
@@ -82,12 +89,16 @@ _OUTAGE_WORDS = (
     "nodenotreadyerror",
     "requesttimedouterror",
     "kafkatimeouterror",
-    "not ready",
-    "coordinator dead",
-    "coordinator not available",
-    "heartbeat",
     "did not acknowledge",
     "cannot reach kafka",
+)
+#: Exceptions that say the same when a record carries one.
+_OUTAGE_ERRORS = (
+    KafkaConnectionError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    KafkaTimeoutError,
+    ConnectionError,
 )
 
 PROBE_FIRST_DELAY = 0.5
@@ -99,7 +110,7 @@ def _epoch_ms() -> int:
 
 
 def _says_outage(record: logging.LogRecord) -> bool:
-    if record.exc_info and isinstance(record.exc_info[1], (KafkaError, ConnectionError)):
+    if record.exc_info and isinstance(record.exc_info[1], _OUTAGE_ERRORS):
         return True
     try:
         text = record.getMessage().lower()

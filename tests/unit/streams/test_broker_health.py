@@ -175,3 +175,17 @@ async def test_watch_marks_the_broker_back_once_a_probe_answers(health, clock, m
     finally:
         watcher.cancel()
     assert health.reachable
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Heartbeat failed for group g because it is rebalancing",
+        "Marking the coordinator dead (node 1)for group g.",
+        "Group Coordinator Request failed: [Error 15] GroupCoordinatorNotAvailableError",
+        "OffsetCommit failed for group g due to group error (CommitFailedError), will rejoin",
+    ],
+)
+def test_a_rebalance_or_a_moving_coordinator_is_no_outage(health, message):
+    assert health.filter(record(message=message, args=()))
+    assert health.reachable
