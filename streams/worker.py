@@ -9,8 +9,8 @@ created and Faust started.
 
 While it runs, `BrokerHealth` turns a Kafka outage into one line when it starts and one when
 it ends, `kafka_backoff` keeps aiokafka's producers from spinning while it lasts, and an
-expected error that stops Faust (keys revoked while running) is logged and
-reported as one line rather than as a traceback.
+expected error that stops Faust (keys revoked while running) is logged and reported as one
+line rather than as a traceback.
 """
 
 from __future__ import annotations
@@ -44,14 +44,19 @@ class LedgerlinkWorker(Worker):
         self.one_line_errors.install(logger)
 
 
-def run_worker(settings: Settings, *, loglevel: str = "info") -> int:
+def run_worker(
+    settings: Settings, *, loglevel: str = "info", health: BrokerHealth | None = None
+) -> int:
     """Check the settings, then run until stopped (SIGTERM or Ctrl-C).
 
     Faust recovers the tables first. Raises a `LedgerlinkError` when a check fails or an
-    expected error stopped the worker; returns the exit code otherwise.
+    expected error stopped the worker; returns the exit code otherwise. ``health`` is the
+    broker's reachability (made here unless given): the status view should read the same
+    object, so that it never reports convergence while the broker is away.
     """
     kafka_backoff.install()
-    health = BrokerHealth(settings.kafka_bootstrap_servers)
+    if health is None:
+        health = BrokerHealth(settings.kafka_bootstrap_servers)
     health.install()
     asyncio.run(check_connections(settings))
     names = settings.topics
