@@ -22,6 +22,7 @@ from streams.agents.poll_loop import ConnectionPoll, PollLoop, TrackingPublisher
 from streams.agents.sink_agent import SinkAgent
 from streams.agents.sinks import Sinks
 from streams.app import FaustOutbox, build_app
+from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.runtime import Runtime
@@ -48,7 +49,14 @@ class Engine:
     runtime: Runtime = field(default_factory=Runtime)
 
 
-def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> Engine:
+def build_engine(
+    settings: Settings,
+    *,
+    flows: Sequence[Flow] | None = None,
+    broker: BrokerHealth | None = None,
+) -> Engine:
+    """``broker``: the process's view of Kafka's reachability; the worker watches it and
+    its status never says converged while Kafka is away (None: not watched)."""
     flows = list(flows) if flows is not None else load_flows()
     flow_map = {flow.name: flow for flow in flows}
     topology = build_app(settings)
@@ -161,8 +169,16 @@ def build_engine(settings: Settings, *, flows: Sequence[Flow] | None = None) -> 
         redrive_stuck_creates
     )
 
+    if broker is not None:
+
+        async def watch_broker() -> None:
+            await broker.watch()
+
+        app.task(watch_broker)
+
     add_pages(
         app,
+        broker=broker,
         served=served,
         flow_names=flow_map,
         links=links,

@@ -22,7 +22,10 @@ def status_view(
     dead_letters: int,
     conflicts: int,
     runtime: Runtime,
+    broker: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this
+    worker sees can be called converged."""
     flows: dict[str, dict[str, int]] = {
         name: {"linked": 0, "pending": 0, "dead_letter": 0, "unlinked": 0} for name in flow_names
     }
@@ -42,10 +45,12 @@ def status_view(
             creating += link.state is LinkState.CREATING
     items = list(actions)
     open_items = [a for a in items if not a.resolved]
-    converged = runtime.idle_cycles >= 1 and runtime.caught_up() and creating == 0
+    reachable = broker is None or bool(broker.get("reachable"))
+    converged = reachable and runtime.idle_cycles >= 1 and runtime.caught_up() and creating == 0
     return {
         "connection": connection,
         "converged": converged,
+        "broker": dict(broker) if broker is not None else {"reachable": True},
         "flows": flows,
         "polls": {
             name: {"last_poll_ms": p.last_poll_ms, "published": p.published, "read": p.read}

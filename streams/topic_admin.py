@@ -5,6 +5,9 @@ later (by the first produce) would never be assigned. So the worker makes sure i
 topics exist, with the configured partition count, before Faust starts. Existing topics
 are left alone; a partition count that differs from the setting is an error, because the
 tables must have as many partitions as their source topics.
+
+This is also the worker's proof that Kafka answers before it touches the disk: it tries
+for about ten seconds, then fails with one line naming `KAFKA_BOOTSTRAP_SERVERS`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from connectors.exceptions import ConfigError, LedgerlinkError
 
-__all__ = ["TopicSetupError", "ensure_topics"]
+__all__ = ["RETRY_BACKOFF_MS", "TopicSetupError", "ensure_topics"]
+
+#: Between retries of a request (aiokafka's default, 100 ms, floods the log when it fails).
+RETRY_BACKOFF_MS = 1000
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,9 @@ async def ensure_topics(
     replication_factor: int,
     attempts: int = 10,
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, retry_backoff_ms=RETRY_BACKOFF_MS
+    )
     for attempt in range(attempts):
         try:
             await admin.start()
@@ -43,7 +51,7 @@ async def ensure_topics(
         except KafkaError as exc:
             if attempt + 1 == attempts:
                 raise TopicSetupError(
-                    f"cannot reach Kafka at {bootstrap_servers}: {exc}; check "
+                    f"cannot reach Kafka at {bootstrap_servers} ({type(exc).__name__}); check "
                     "KAFKA_BOOTSTRAP_SERVERS and that the broker runs"
                 ) from exc
             await asyncio.sleep(1.0)

@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 
+from streams.broker_health import BrokerHealth
 from streams.runtime import Runtime
 from streams.status import links_view, status_view
 from streams.sync.links import LinkTable
@@ -23,6 +24,7 @@ __all__ = ["add_pages"]
 def add_pages(
     app: faust.App,
     *,
+    broker: BrokerHealth | None,
     served: Sequence[str],
     flow_names: Collection[str],
     links: LinkTable,
@@ -53,6 +55,7 @@ def add_pages(
                 dead_letters=len(reports.entries(conn, "dead-letter")),
                 conflicts=len(reports.entries(conn, "conflict")),
                 runtime=runtime,
+                broker=broker.snapshot() if broker is not None else None,
             )
         )
 

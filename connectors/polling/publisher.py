@@ -3,6 +3,11 @@
 `ChangePublisher` wraps one aiokafka producer (acks=all, idempotent) and is the only place
 pollers touch Kafka. `EventSink` is the seam a poller depends on, so unit tests can record
 events without a broker.
+
+While Kafka is down the publisher backs off twice over: its producer retries a request
+every ``retry_backoff_ms`` (1 s, not aiokafka's 100 ms), and after a publish failed the next
+one waits (`Backoff`: 1 s, 2 s, 4 s ... 30 s) before it tries, so a poll loop that keeps
+calling does not keep hammering the broker.
 """
 
 from __future__ import annotations
@@ -16,8 +21,12 @@ from aiokafka.errors import KafkaError
 
 from connectors.events import ChangeEvent
 from connectors.exceptions import LedgerlinkError
+from connectors.polling.backoff import Backoff
 
-__all__ = ["ChangePublisher", "EventSink", "PublishError"]
+__all__ = ["RETRY_BACKOFF_MS", "ChangePublisher", "EventSink", "PublishError"]
+
+#: How long the producer waits between retries of a request (aiokafka's default is 100 ms).
+RETRY_BACKOFF_MS = 1000
 
 
 class PublishError(LedgerlinkError):
@@ -30,8 +39,17 @@ class EventSink(Protocol):
 
 
 class ChangePublisher:
-    def __init__(self, bootstrap_servers: str, topic: str, *, client_id: str = "ledgerlink-poller"):
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        *,
+        client_id: str = "ledgerlink-poller",
+        retry_backoff_ms: int = RETRY_BACKOFF_MS,
+        backoff: Backoff | None = None,
+    ):
         self.topic = topic
+        self._backoff = backoff if backoff is not None else Backoff()
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap_servers,
             client_id=client_id,
@@ -39,6 +57,7 @@ class ChangePublisher:
             enable_idempotence=True,
             linger_ms=5,
             compression_type=None,
+            retry_backoff_ms=retry_backoff_ms,
         )
 
     async def start(self) -> None:
@@ -63,14 +82,18 @@ class ChangePublisher:
     async def publish(self, events: Sequence[ChangeEvent]) -> None:
         if not events:
             return
+        await self._backoff.wait()
         try:
             futures = [
                 await self._producer.send(self.topic, value=event.to_bytes(), key=event.key)
                 for event in events
             ]
-            for metadata in await asyncio.gather(*futures):
-                self.on_acknowledged(metadata.partition, metadata.offset)
+            acknowledged = await asyncio.gather(*futures)
         except KafkaError as exc:
+            self._backoff.failed()
             raise PublishError(
                 f"Kafka did not acknowledge {len(events)} change event(s) on {self.topic!r}: {exc}"
             ) from exc
+        self._backoff.succeeded()
+        for metadata in acknowledged:
+            self.on_acknowledged(metadata.partition, metadata.offset)

@@ -86,6 +86,10 @@ class PowerOfficeClient(HttpSession):
 
     # -- the API -------------------------------------------------------------------------
 
+    async def sign_in(self) -> None:
+        """Fetch an access token now, to check the keys and the token URL (at start-up)."""
+        await self._auth.token()
+
     async def list_page(
         self,
         resource: Resource,

@@ -2,7 +2,9 @@
 
 The file (TOML, format in docs/worker.md) names the environment variables that hold each
 connection's secrets; it never holds a secret itself. Every mistake is a `ConfigError`
-naming the file, the connection and the key, and none shows a secret's value.
+naming the file, the connection and the key, and none shows a secret's value. Each
+connection's `SettingNames` records the variables the file points at (and the file keys
+of its URLs), so that later errors (refused keys, an unreachable URL) can name them too.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from streams.config.settings import (
     ChargebeeSettings,
     ConnectionSettings,
     PowerOfficeSettings,
+    SettingNames,
+    chargebee_site_url,
     check_url,
     valid_connection_id,
     valid_site,
@@ -63,13 +67,19 @@ class _File:
             raise self.fail(where, f"{key} must be an http(s) URL, got {value!r}")
         return value.rstrip("/")
 
+    def secret_name(
+        self, table: Mapping[str, Any], key: str, where: str, default: str | None = None
+    ) -> str:
+        """The environment variable the file names under ``key`` (or ``default``)."""
+        if key not in table and default is None:
+            raise self.fail(where, f"{key} is required (the variable holding the secret)")
+        return self.text(table, key, where) if key in table else str(default)
+
     def secret(
         self, table: Mapping[str, Any], key: str, where: str, default: str | None = None
     ) -> Secret:
         """The value of the environment variable the file names under ``key``."""
-        if key not in table and default is None:
-            raise self.fail(where, f"{key} is required (the variable holding the secret)")
-        name = self.text(table, key, where) if key in table else str(default)
+        name = self.secret_name(table, key, where, default)
         value = self.env.get(name)
         if not value:
             raise self.fail(where, f"{key} names the environment variable {name}, which is not set")
@@ -107,6 +117,25 @@ def load_connections(
     if unknown:
         raise file.fail("[poweroffice]", f"unknown key(s) {', '.join(unknown)}")
     where = "[poweroffice]"
+    shared_names = SettingNames(
+        poweroffice_base_url=(
+            f"base_url of [poweroffice] in {path}"
+            if "base_url" in shared_table
+            else "POWEROFFICE_BASE_URL"
+        ),
+        poweroffice_token_url=(
+            f"token_url of [poweroffice] in {path}"
+            if "token_url" in shared_table
+            else "POWEROFFICE_TOKEN_URL"
+        ),
+        poweroffice_application_key=file.secret_name(
+            shared_table, "application_key_env", where, "POWEROFFICE_APPLICATION_KEY"
+        ),
+        poweroffice_subscription_key=file.secret_name(
+            shared_table, "subscription_key_env", where, "POWEROFFICE_SUBSCRIPTION_KEY"
+        ),
+        file=str(path),
+    )
     shared = replace(
         poweroffice,
         base_url=file.url(shared_table, "base_url", where, poweroffice.base_url),
@@ -142,6 +171,32 @@ def load_connections(
         budget = table.get("chargebee_requests_per_minute", chargebee.requests_per_minute)
         if not isinstance(budget, int) or budget < 1:
             raise file.fail(where, "chargebee_requests_per_minute must be a positive integer")
+        in_file = f"of connection {connection_id!r} in {path}"
+        po_base_url = (
+            f"poweroffice_base_url {in_file}"
+            if "poweroffice_base_url" in table
+            else shared_names.poweroffice_base_url
+        )
+        po_token_url = (
+            f"poweroffice_token_url {in_file}"
+            if "poweroffice_token_url" in table
+            else shared_names.poweroffice_token_url
+        )
+        names = replace(
+            shared_names,
+            poweroffice_base_url=po_base_url,
+            poweroffice_token_url=po_token_url,
+            poweroffice_client_key=file.secret_name(table, "poweroffice_client_key_env", where),
+            chargebee_site=f"chargebee_site {in_file}",
+            chargebee_api_key=file.secret_name(table, "chargebee_api_key_env", where),
+            chargebee_base_url=f"chargebee_base_url {in_file}",
+            # Only the URLs can fall back to unset variables: every secret must be set.
+            unset=tuple(
+                name
+                for name in (po_base_url, po_token_url)
+                if name.startswith("POWEROFFICE_") and not env.get(name)
+            ),
+        )
         connections.append(
             ConnectionSettings(
                 id=connection_id,
@@ -154,11 +209,10 @@ def load_connections(
                 chargebee=ChargebeeSettings(
                     site=site,
                     api_key=file.secret(table, "chargebee_api_key_env", where),
-                    base_url=file.url(
-                        table, "chargebee_base_url", where, f"https://{site}.chargebee.com/api/v2"
-                    ),
+                    base_url=file.url(table, "chargebee_base_url", where, chargebee_site_url(site)),
                     requests_per_minute=budget,
                 ),
+                names=names,
             )
         )
     return tuple(connections)

@@ -1,8 +1,12 @@
 """Reading the settings from the environment (design §6).
 
 Every setting has a default that works on a laptop against the local Kafka and the
-simulators, and an environment variable for production. A malformed value fails at
-start-up with a `ConfigError` that names the variable.
+simulators, and an environment variable for production. No default points at a real
+service: without `CHARGEBEE_SITE` Chargebee is the local simulator, and
+`https://{site}.chargebee.com/api/v2` is used only for a site the operator named. A
+malformed value fails at start-up with a `ConfigError` that names the variable; which
+variables were left unset is kept in each connection's `SettingNames`, so that the
+worker's start-up check can name them when the defaults do not answer.
 """
 
 from __future__ import annotations
@@ -16,20 +20,37 @@ from connectors.secrets import Secret
 from streams.config.connections_file import load_connections
 from streams.config.settings import (
     LOCAL_CHARGEBEE_API_KEY,
+    LOCAL_CHARGEBEE_BASE_URL,
     LOCAL_CHARGEBEE_SITE,
     LOCAL_POWEROFFICE_APPLICATION_KEY,
+    LOCAL_POWEROFFICE_BASE_URL,
     LOCAL_POWEROFFICE_CLIENT_KEY,
     LOCAL_POWEROFFICE_SUBSCRIPTION_KEY,
+    LOCAL_POWEROFFICE_TOKEN_URL,
     ChargebeeSettings,
     ConnectionSettings,
     PowerOfficeSettings,
+    SettingNames,
     Settings,
+    chargebee_site_url,
     check_url,
     valid_connection_id,
     valid_site,
 )
 
-__all__ = ["load_settings"]
+__all__ = ["CONNECTION_VARIABLES", "load_settings"]
+
+#: The variables that describe the one connection configured from the environment.
+CONNECTION_VARIABLES = (
+    "POWEROFFICE_BASE_URL",
+    "POWEROFFICE_TOKEN_URL",
+    "POWEROFFICE_APPLICATION_KEY",
+    "POWEROFFICE_CLIENT_KEY",
+    "POWEROFFICE_SUBSCRIPTION_KEY",
+    "CHARGEBEE_SITE",
+    "CHARGEBEE_API_KEY",
+    "CHARGEBEE_BASE_URL",
+)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -74,12 +95,13 @@ def _bootstrap(env: Mapping[str, str]) -> str:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
-    site = env.get("CHARGEBEE_SITE") or LOCAL_CHARGEBEE_SITE
+    named_site = env.get("CHARGEBEE_SITE")
+    site = named_site or LOCAL_CHARGEBEE_SITE
     if not valid_site(site):
         raise ConfigError("CHARGEBEE_SITE", f"expected a site name like 'acme-test', got {site!r}")
     poweroffice = PowerOfficeSettings(
-        base_url=_url(env, "POWEROFFICE_BASE_URL", "http://127.0.0.1:8101/v2"),
-        token_url=_url(env, "POWEROFFICE_TOKEN_URL", "http://127.0.0.1:8101/OAuth/Token"),
+        base_url=_url(env, "POWEROFFICE_BASE_URL", LOCAL_POWEROFFICE_BASE_URL),
+        token_url=_url(env, "POWEROFFICE_TOKEN_URL", LOCAL_POWEROFFICE_TOKEN_URL),
         application_key=Secret(
             env.get("POWEROFFICE_APPLICATION_KEY") or LOCAL_POWEROFFICE_APPLICATION_KEY
         ),
@@ -92,7 +114,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     chargebee = ChargebeeSettings(
         site=site,
         api_key=Secret(env.get("CHARGEBEE_API_KEY") or LOCAL_CHARGEBEE_API_KEY),
-        base_url=_url(env, "CHARGEBEE_BASE_URL", f"https://{site}.chargebee.com/api/v2"),
+        # A real host only for a site the operator named; otherwise the local simulator.
+        base_url=_url(
+            env,
+            "CHARGEBEE_BASE_URL",
+            chargebee_site_url(named_site) if named_site else LOCAL_CHARGEBEE_BASE_URL,
+        ),
         requests_per_minute=int(_number(env, "CHARGEBEE_REQUESTS_PER_MINUTE", 150, minimum=1)),
     )
     connection_id = env.get("LEDGERLINK_CONNECTION_ID") or "default"
@@ -101,8 +128,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "LEDGERLINK_CONNECTION_ID",
             f"use letters, digits, '-' and '_' only, got {connection_id!r}",
         )
+    names = SettingNames(unset=tuple(name for name in CONNECTION_VARIABLES if not env.get(name)))
     connections: tuple[ConnectionSettings, ...] = (
-        ConnectionSettings(id=connection_id, poweroffice=poweroffice, chargebee=chargebee),
+        ConnectionSettings(
+            id=connection_id, poweroffice=poweroffice, chargebee=chargebee, names=names
+        ),
     )
     if env.get("LEDGERLINK_CONNECTIONS_FILE"):
         connections = load_connections(

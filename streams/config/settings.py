@@ -2,12 +2,18 @@
 
 `streams.config.environment` fills it from the environment and
 `streams.config.connections_file` from a connections file; this module imports neither.
-Secrets are held in `Secret`, so printing the settings never shows a key.
+Secrets are held in `Secret`, so printing the settings never shows a key. Each connection
+also carries `SettingNames`: which variable (or file key) each of its values came from and
+which were left unset, so that a start-up error can say what to set — never a value.
+
+The local defaults point at the simulators (`ledgerlink simulator poweroffice|chargebee`
+on their default ports), never at a real service: a real Chargebee host is used only for
+a site the operator named.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,10 +21,20 @@ from connectors.secrets import Secret
 from streams.config.topics import TopicNames
 
 __all__ = [
+    "LOCAL_CHARGEBEE_API_KEY",
+    "LOCAL_CHARGEBEE_BASE_URL",
+    "LOCAL_CHARGEBEE_SITE",
+    "LOCAL_POWEROFFICE_APPLICATION_KEY",
+    "LOCAL_POWEROFFICE_BASE_URL",
+    "LOCAL_POWEROFFICE_CLIENT_KEY",
+    "LOCAL_POWEROFFICE_SUBSCRIPTION_KEY",
+    "LOCAL_POWEROFFICE_TOKEN_URL",
     "ChargebeeSettings",
     "ConnectionSettings",
     "PowerOfficeSettings",
+    "SettingNames",
     "Settings",
+    "chargebee_site_url",
     "check_url",
     "valid_connection_id",
     "valid_site",
@@ -30,6 +46,15 @@ LOCAL_POWEROFFICE_CLIENT_KEY = "local-client-key"
 LOCAL_POWEROFFICE_SUBSCRIPTION_KEY = "local-subscription-key"
 LOCAL_CHARGEBEE_SITE = "ledgerlink-test"
 LOCAL_CHARGEBEE_API_KEY = "test_local_api_key"
+# Where the simulators listen by default (streams/cli/main.py: --port 8101 and 8102).
+LOCAL_POWEROFFICE_BASE_URL = "http://127.0.0.1:8101/v2"
+LOCAL_POWEROFFICE_TOKEN_URL = "http://127.0.0.1:8101/OAuth/Token"
+LOCAL_CHARGEBEE_BASE_URL = "http://127.0.0.1:8102/api/v2"
+
+
+def chargebee_site_url(site: str) -> str:
+    """The API root of a real Chargebee site, used only for a site the operator named."""
+    return f"https://{site}.chargebee.com/api/v2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +76,36 @@ class ChargebeeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SettingNames:
+    """Where one connection's values came from, in the words an operator acts on.
+
+    Each field names the environment variable that holds the value (for a connections
+    file: the variable the file points at, or the file's key for a URL). ``unset`` lists
+    the environment variables that were not set, so their local defaults (the simulators'
+    addresses and keys) were used. ``file`` is the connections file the connection came
+    from, if any. Never holds a value.
+    """
+
+    poweroffice_base_url: str = "POWEROFFICE_BASE_URL"
+    poweroffice_token_url: str = "POWEROFFICE_TOKEN_URL"
+    poweroffice_application_key: str = "POWEROFFICE_APPLICATION_KEY"
+    poweroffice_client_key: str = "POWEROFFICE_CLIENT_KEY"
+    poweroffice_subscription_key: str = "POWEROFFICE_SUBSCRIPTION_KEY"
+    chargebee_site: str = "CHARGEBEE_SITE"
+    chargebee_api_key: str = "CHARGEBEE_API_KEY"
+    chargebee_base_url: str = "CHARGEBEE_BASE_URL"
+    unset: tuple[str, ...] = ()
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionSettings:
     """One connection (tenant): a PowerOffice Go client company and a Chargebee site."""
 
     id: str
     poweroffice: PowerOfficeSettings
     chargebee: ChargebeeSettings
+    names: SettingNames = field(default_factory=SettingNames)
 
 
 @dataclass(frozen=True, slots=True)

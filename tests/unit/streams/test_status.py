@@ -30,7 +30,7 @@ def idle_runtime() -> Runtime:
     return runtime
 
 
-def view(links, runtime, actions=()):
+def view(links, runtime, actions=(), broker=None):
     return status_view(
         connection="c",
         flow_names=["employee", "company"],
@@ -39,6 +39,7 @@ def view(links, runtime, actions=()):
         dead_letters=1,
         conflicts=2,
         runtime=runtime,
+        broker=broker,
     )
 
 
@@ -70,6 +71,15 @@ def test_converged_needs_an_idle_cycle_nothing_in_flight_and_no_create_pending()
     busy.record_done("upserts.chargebee", 0, 5)
     assert view([], busy)["converged"]
     assert not view([], Runtime())["converged"]
+
+
+def test_nothing_is_converged_while_the_broker_is_unreachable():
+    away = {"reachable": False, "since_ms": 5}
+    status = view([link("employee", LinkState.LINKED, 1)], idle_runtime(), broker=away)
+    assert status["converged"] is False
+    assert status["broker"] == away
+    back = {"reachable": True, "since_ms": 9}
+    assert view([], idle_runtime(), broker=back)["converged"] is True
 
 
 def test_a_business_entity_waiting_for_a_person_does_not_block_convergence():

@@ -109,3 +109,22 @@ def test_a_variable_that_is_not_set_is_named_and_no_secret_is_shown(tmp_path):
 def test_a_missing_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings({"LEDGERLINK_CONNECTIONS_FILE": str(tmp_path / "nope.toml")})
+
+
+def test_each_connection_names_the_variables_the_file_points_at(tmp_path):
+    acme, fjord = settings_with(tmp_path).connections
+    assert acme.names.poweroffice_client_key == "ACME_PO_CLIENT"
+    assert acme.names.chargebee_api_key == "ACME_CB_KEY"
+    assert acme.names.poweroffice_application_key == "POWEROFFICE_APPLICATION_KEY"
+    assert acme.names.file == str(tmp_path / "connections.toml")
+    assert acme.names.poweroffice_base_url.startswith("base_url of [poweroffice] in ")
+    assert fjord.names.poweroffice_base_url.startswith("poweroffice_base_url of connection 'fjord'")
+    assert fjord.names.chargebee_api_key == "FJORD_CB_KEY"
+    assert acme.names.unset == ()
+
+
+def test_urls_inherited_from_unset_variables_are_named_as_unset(tmp_path):
+    text = FILE.replace('base_url = "https://goapi.example/v2"\n', "")
+    acme, _ = settings_with(tmp_path, text).connections
+    assert acme.names.poweroffice_base_url == "POWEROFFICE_BASE_URL"
+    assert acme.names.unset == ("POWEROFFICE_BASE_URL",)

@@ -21,6 +21,50 @@ def test_chargebee_base_url_defaults_to_the_site():
     assert settings.chargebee.base_url == "https://acme-test.chargebee.com/api/v2"
 
 
+def test_without_a_site_chargebee_is_the_local_simulator_never_a_real_host():
+    for env in ({}, {"CHARGEBEE_API_KEY": "test_x"}, {"KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"}):
+        settings = load_settings(env)
+        assert settings.chargebee.base_url == "http://127.0.0.1:8102/api/v2"
+        assert "chargebee.com" not in repr(settings)
+
+
+def test_every_default_url_is_a_local_simulator():
+    connection = load_settings({}).connections[0]
+    urls = (
+        connection.poweroffice.base_url,
+        connection.poweroffice.token_url,
+        connection.chargebee.base_url,
+    )
+    assert all(url.startswith("http://127.0.0.1:") for url in urls)
+
+
+def test_a_named_base_url_wins_over_the_site():
+    settings = load_settings(
+        {"CHARGEBEE_SITE": "acme-test", "CHARGEBEE_BASE_URL": "http://127.0.0.1:9102/api/v2/"}
+    )
+    assert settings.chargebee.base_url == "http://127.0.0.1:9102/api/v2"
+
+
+def test_the_connection_remembers_which_variables_were_left_unset():
+    settings = load_settings({"POWEROFFICE_CLIENT_KEY": "k", "CHARGEBEE_SITE": "acme-test"})
+    names = settings.connections[0].names
+    assert names.unset == (
+        "POWEROFFICE_BASE_URL",
+        "POWEROFFICE_TOKEN_URL",
+        "POWEROFFICE_APPLICATION_KEY",
+        "POWEROFFICE_SUBSCRIPTION_KEY",
+        "CHARGEBEE_API_KEY",
+        "CHARGEBEE_BASE_URL",
+    )
+    assert names.chargebee_api_key == "CHARGEBEE_API_KEY"
+    assert names.file is None
+
+
+def test_an_empty_variable_counts_as_unset():
+    names = load_settings({"CHARGEBEE_API_KEY": ""}).connections[0].names
+    assert "CHARGEBEE_API_KEY" in names.unset
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
