@@ -128,7 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     kafka = commands.add_parser("kafka", help="start or stop the local Apache Kafka broker")
     kafka_actions = kafka.add_subparsers(dest="action", required=True, metavar="ACTION")
     start = kafka_actions.add_parser("start", help="start the broker; returns once it answers")
-    start.add_argument("--port", type=int, default=9092, help="client port (default 9092)")
+    start.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="client port (default 9092, or the port the running broker uses)",
+    )
     start.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
     stop = kafka_actions.add_parser("stop", help="stop the broker cleanly")
     stop.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")

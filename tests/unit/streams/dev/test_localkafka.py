@@ -10,6 +10,7 @@ import socket
 import stat
 import struct
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,38 @@ def test_start_without_java_fails_before_anything_runs(
     with pytest.raises(LocalKafkaError, match=r"Java 17\+ is needed"):
         localkafka.start(data_dir=tmp_path / "kafka", port=localkafka.find_free_port())
     assert not (tmp_path / "kafka" / "kafka.pid").exists()
+
+
+@pytest.fixture
+def running_stand_in(tmp_path: Path) -> Iterator[BrokerLayout]:
+    """A process the data directory's pid file names, looking like its broker, on 19092."""
+    layout = BrokerLayout.of(tmp_path / "kafka")
+    layout.data_dir.mkdir()
+    localkafka.config.save_state(
+        layout, {"cluster_id": "x", "controller_port": 19093, "port": 19092}
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "kafka.Kafka",
+         str(layout.properties_file)]
+    )  # fmt: skip
+    layout.pid_file.write_text(f"{process.pid}\n")
+    try:
+        yield layout
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_start_on_another_port_than_the_running_broker_is_refused(
+    running_stand_in: BrokerLayout,
+) -> None:
+    with pytest.raises(LocalKafkaError) as refused:
+        localkafka.start(data_dir=running_stand_in.data_dir, port=39094, timeout=1)
+    message = str(refused.value)
+    assert "runs" in message
+    assert "on port 19092, not on port 39094" in message
+    assert f"ledgerlink kafka stop --data-dir {running_stand_in.data_dir}" in message
+    assert running_stand_in.pid_file.exists()
 
 
 # --- jars ------------------------------------------------------------------------------
