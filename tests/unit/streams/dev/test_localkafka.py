@@ -153,6 +153,37 @@ def test_start_on_another_port_than_the_running_broker_is_refused(
     assert running_stand_in.pid_file.exists()
 
 
+# --- the lock that refuses rather than waits --------------------------------------------
+
+
+def test_a_held_lock_is_refused_at_once_and_names_its_holder(tmp_path: Path) -> None:
+    lock_file = tmp_path / "demo.lock"
+    with localkafka.lock.locked_or_none(lock_file) as held:
+        assert held is not None
+        with localkafka.lock.locked_or_none(lock_file) as again:
+            assert again is None
+        assert localkafka.lock.holder_pid(lock_file) == os.getpid()
+    with localkafka.lock.locked_or_none(lock_file) as after:
+        assert after is not None
+
+
+def test_a_lock_passed_to_a_child_outlives_its_holder(tmp_path: Path) -> None:
+    lock_file = tmp_path / "demo.lock"
+    with localkafka.lock.locked_or_none(lock_file) as held:
+        assert held is not None
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)"], pass_fds=(held,)
+        )
+    try:
+        with localkafka.lock.locked_or_none(lock_file) as taken:
+            assert taken is None
+    finally:
+        child.kill()
+        child.wait()
+    with localkafka.lock.locked_or_none(lock_file) as free:
+        assert free is not None
+
+
 # --- jars ------------------------------------------------------------------------------
 
 
@@ -316,7 +347,8 @@ def fake_broker(*responses: bytes) -> Iterator[int]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        thread = threading.Thread(target=serve_once, args=(listener, list(responses)))
+        # A daemon: a test that fails before connecting must not hang the session at exit.
+        thread = threading.Thread(target=serve_once, args=(listener, list(responses)), daemon=True)
         thread.start()
         try:
             yield int(listener.getsockname()[1])
@@ -354,6 +386,19 @@ def test_probe_rejects_a_broker_that_lists_no_brokers_yet() -> None:
 def test_probe_rejects_a_broker_without_metadata_v8() -> None:
     with fake_broker(api_versions((3, 0, 7))) as port, pytest.raises(OSError, match="Metadata v8"):
         localkafka.probe_broker(port)
+
+
+def test_a_bootstrap_list_answers_when_any_of_its_brokers_does() -> None:
+    closed = localkafka.find_free_port()
+    versions = api_versions((3, 0, 13), (18, 0, 4))
+    with fake_broker(versions, metadata(1, "c")) as port:
+        assert localkafka.bootstrap_answers(f"127.0.0.1:{closed}, 127.0.0.1:{port}")
+
+
+def test_a_bootstrap_list_without_a_broker_does_not_answer() -> None:
+    closed = localkafka.find_free_port()
+    assert not localkafka.bootstrap_answers(f"127.0.0.1:{closed}")
+    assert not localkafka.bootstrap_answers("no-port-here")
 
 
 def test_probe_of_a_closed_port_is_refused() -> None:
