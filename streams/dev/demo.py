@@ -4,7 +4,7 @@ command that shows the sync happen and ends with a table of what was linked.
 The demo owns the order of things and their shutdown, nothing else:
 
 0. The data directory — claimed for this demo alone (`streams.dev.datadir`) before
-   anything in it is cleared.
+   anything in it is cleared; the demo's own log goes to ``DATA_DIR/demo.log``.
 1. Kafka — `streams.dev.localkafka` under ``DATA_DIR/kafka``, unless a broker is given
    (``KAFKA_BOOTSTRAP_SERVERS``); one it started it also stops (unless ``keep_kafka``).
 2. The two simulators — in-process, in this event loop, seeded from `streams.dev.sample_data`.
@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import shlex
@@ -49,6 +50,7 @@ from connectors.simkit import RunningSimulator, start_simulator
 from streams import config as defaults
 from streams.dev import localkafka
 from streams.dev.datadir import claim_data_dir, prepare_data_dir
+from streams.dev.demolog import logging_to_file
 from streams.dev.errors import DataDirInUseError, DemoError, WorkerFailed
 from streams.dev.expected import ExpectedLinks, shortfall
 from streams.dev.progress import (
@@ -78,6 +80,8 @@ __all__ = [
     "run_demo",
     "worker_environment",
 ]
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 POLL_EVERY = 0.5
@@ -255,6 +259,7 @@ async def _set_up(stack: AsyncExitStack, options: DemoOptions, out: TextIO) -> _
     running = _Running(options=options, out=out, data=data, data_dir=data_dir, lock_fd=lock_fd)
     _check_ports_free(options)
     prepare_data_dir(data_dir)
+    stack.enter_context(logging_to_file(data_dir / "demo.log"))
     running.bootstrap = await _kafka(stack, running, data_dir)
     await _simulators(stack, running)
     await _worker(stack, running, data_dir)
@@ -442,10 +447,11 @@ async def _worker(stack: AsyncExitStack, running: _Running, data_dir: Path) -> N
             pass_fds=(running.lock_fd,),
         )
     running.worker_started = time.monotonic()
+    log.info("Started the worker (pid %d), topics %s*", running.worker.pid, prefix)
     stack.push_async_callback(_stop_worker, running)
     running.say(
         f"Worker: pid {running.worker.pid}, topics {prefix}*, status {running.status_url}, "
-        f"log {running.worker_log}"
+        f"log {running.worker_log} (the demo's own: {data_dir / 'demo.log'})"
     )
 
 
@@ -453,6 +459,7 @@ async def _stop_worker(running: _Running) -> None:
     process = running.worker
     if process is None or process.returncode is not None:
         return
+    log.info("Stopping the worker (pid %d)", process.pid)
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 import re
 import socket
 import sys
@@ -335,3 +336,36 @@ async def test_converged_is_never_reported_while_the_broker_probe_fails(tmp_path
     assert set(probed) == {"127.0.0.1:1"}
     assert "synced customers" not in out.getvalue()
     assert "Kafka unreachable" in capsys.readouterr().err
+
+
+# -- the terminal shows progress and results; the log goes to the log file -------------------
+
+
+async def test_log_records_go_to_the_demo_log_not_the_terminal(tmp_path):
+    terminal = io.StringIO()
+    root = logging.getLogger()
+    handler = logging.StreamHandler(terminal)  # what `ledgerlink` sets up: the log on stderr
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    chatty = logging.getLogger("streams.dev.localkafka")
+
+    async def log_while_running() -> None:
+        while True:
+            chatty.info("Starting Kafka (a line for the log file)")
+            await asyncio.sleep(0.05)
+
+    talker = asyncio.create_task(log_while_running())
+    try:
+        out = io.StringIO()
+        code = await demo.run_demo(_options(tmp_path), out)
+    finally:
+        talker.cancel()
+        root.removeHandler(handler)
+        root.setLevel(level)
+    assert code == 0, out.getvalue()
+    log_file = tmp_path / "demo" / "demo.log"
+    assert "Starting Kafka (a line for the log file)" in log_file.read_text()
+    assert "Started the worker" in log_file.read_text()
+    assert terminal.getvalue() == ""
+    assert "Starting Kafka" not in out.getvalue()
