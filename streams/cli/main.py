@@ -87,11 +87,15 @@ def _inspect(args: argparse.Namespace) -> int:
     import orjson
 
     from streams.cli import inspect
-    from streams.config import load_settings
 
-    port = load_settings().web_port
+    if args.url is None:
+        from streams.config import load_settings
+
+        root = inspect.worker_url(None, port=load_settings().web_port)
+    else:
+        root = inspect.worker_url(args.url, port=0)
     path = "/ledgerlink/status" if args.command == "status" else "/ledgerlink/links"
-    data = inspect.fetch(port, path, connection=args.connection)
+    data = inspect.fetch(root, path, connection=args.connection)
     if args.json:
         print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
     elif args.command == "status":
@@ -174,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
         sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
+        sub.add_argument(
+            "--url",
+            help="the worker's web root, e.g. http://127.0.0.1:6066 "
+            "(default: 127.0.0.1 on $LEDGERLINK_WEB_PORT, else 6066)",
+        )
         sub.add_argument("--connection", help="which connection (default: the worker's first)")
         sub.set_defaults(handler=_inspect)
 
