@@ -1,11 +1,58 @@
-"""The `ledgerlink` command line: `status`/`links --url`."""
+"""The `ledgerlink` command line: a description and defaults in every command's --help,
+and `status`/`links --url`."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
+from streams import config as defaults
 from streams.cli.main import build_parser, main
+
+KEYS = (
+    defaults.LOCAL_POWEROFFICE_APPLICATION_KEY,
+    defaults.LOCAL_POWEROFFICE_CLIENT_KEY,
+    defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY,
+    defaults.LOCAL_CHARGEBEE_API_KEY,
+)
+
+
+def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*command, "--help"])
+    return capsys.readouterr().out
+
+
+def _description(text: str) -> str:
+    """The paragraph between the usage and the options."""
+    return text.split("\n\n")[1] if "\n\n" in text else ""
+
+
+@pytest.mark.parametrize(
+    ("command", "defaults_shown"),
+    [
+        (("worker",), []),
+        (("demo",), ["(default: ./var/demo)", "(default: 8101)", "(default: 300.0)"]),
+        (("poll",), ["(default: both)"]),
+        (("simulator", "poweroffice"), ["(default: 127.0.0.1)", "(default: 8101)"]),
+        (("simulator", "chargebee"), ["(default: 8102)", "(default: 3500)"]),
+        (("status",), ["$LEDGERLINK_WEB_PORT"]),
+        (("links",), ["$LEDGERLINK_WEB_PORT"]),
+        (("kafka", "start"), ["(default: 9092", "(default: ./var/kafka)"]),
+    ],
+)
+def test_every_command_has_a_description_and_shows_its_defaults(
+    capsys: pytest.CaptureFixture[str], command: tuple[str, ...], defaults_shown: list[str]
+):
+    text = _help(capsys, *command)
+    assert not _description(text).startswith("options:"), text
+    assert len(_description(text)) > 40, text
+    flat = " ".join(text.split())
+    for shown in defaults_shown:
+        assert shown in flat, text
+    assert "(default: None)" not in flat
+    assert "(default: False)" not in flat
+    assert all(key not in text for key in KEYS)
 
 
 @pytest.mark.parametrize("command", ["status", "links"])
