@@ -1,8 +1,8 @@
 """The `ledgerlink` command line: parses arguments and hands each command to its owner.
 
 Each command's work lives in its own module; this one only knows the contract of design §6
-(names, flags, defaults, a description per command) and turns a `LedgerlinkError` into a
-one-line message and exit 2.
+(names, flags, defaults, a description per command), turns a `LedgerlinkError` into a
+one-line message and exit 2, and a reader that stops reading (``| head``) into a quiet exit.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +18,10 @@ from pathlib import Path
 from connectors.exceptions import LedgerlinkError
 from streams.cli.helpformat import DefaultsHelpFormatter
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "build_parser", "main"]
+
+#: What a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head` does.
+EXIT_BROKEN_PIPE = 141
 
 
 def _kafka(args: argparse.Namespace) -> int:
@@ -331,12 +335,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every request at INFO; our connectors log what matters themselves.
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except LedgerlinkError as exc:
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """The reader of our output closed it (``| head``): stop quietly, as SIGPIPE would.
+
+    What is left in stdout's buffer goes to /dev/null, so that the interpreter's own flush
+    at exit does not fail a second time and print a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 """The `ledgerlink` command line: a description and defaults in every command's --help,
-and `status`/`links --url`."""
+`status`/`links --url`, and a quiet exit when the reader of its output goes away."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import orjson
 import pytest
 
 from streams import config as defaults
-from streams.cli.main import build_parser, main
+from streams.cli.main import EXIT_BROKEN_PIPE, build_parser, main
 
 KEYS = (
     defaults.LOCAL_POWEROFFICE_APPLICATION_KEY,
@@ -72,3 +76,20 @@ def test_status_json_asks_the_worker_at_url(
     monkeypatch.setenv("LEDGERLINK_WEB_PORT", "1")  # --url wins over the environment
     assert main(["status", "--json", "--url", worker_url]) == 0
     assert orjson.loads(capsys.readouterr().out)["converged"] is True
+
+
+def test_links_json_into_a_reader_that_stops_early_exits_without_a_traceback(worker_url: str):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streams.cli", "links", "--json", "--url", worker_url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"{\n"  # `| head -1`, then the reader is gone
+    process.stdout.close()
+    _, error = process.communicate(timeout=60)
+    assert b"Traceback" not in error, error.decode()
+    assert b"BrokenPipeError" not in error
+    assert process.returncode == EXIT_BROKEN_PIPE
