@@ -4,19 +4,21 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# A new user sees no pip notices (a newer pip exists, running as root); errors still show.
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore $(BIN)/pip
 
 .PHONY: demo test lint unit install
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed
 
 # The main job: local Kafka, both simulators with Norwegian sample data and the worker.
-# `make demo DEMO_ARGS=--until-synced` exits 0 once everything has converged.
+# `make demo DEMO_ARGS=--until-synced` exits once synced: 0 when every expected link exists.
 demo: install
 	$(BIN)/ledgerlink demo $(DEMO_ARGS)
 

@@ -1,8 +1,14 @@
-"""`ledgerlink status` and `ledgerlink links`: ask a running worker and print its answer."""
+"""`ledgerlink status` and `ledgerlink links`: ask a running worker and print its answer.
+
+The worker is found at ``--url`` (its web root, e.g. ``http://10.0.0.5:6066``) or else at
+127.0.0.1 on ``LEDGERLINK_WEB_PORT``. E-mail addresses are always shown masked.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import httpx
 import orjson
@@ -10,15 +16,54 @@ import orjson
 from connectors.exceptions import LedgerlinkError
 from connectors.secrets import mask_email
 
-__all__ = ["fetch", "format_links", "format_status"]
+__all__ = [
+    "InvalidWorkerUrlError",
+    "WorkerUnreachableError",
+    "fetch",
+    "format_links",
+    "format_status",
+    "worker_url",
+]
+
+_GAP = "  "
 
 
 class WorkerUnreachableError(LedgerlinkError):
-    """No worker answered on the status port."""
+    """No worker answered at the URL asked."""
 
 
-def fetch(port: int, path: str, *, connection: str | None = None) -> dict[str, object]:
-    url = f"http://127.0.0.1:{port}{path}"
+class InvalidWorkerUrlError(LedgerlinkError):
+    """``--url`` is not the URL of a web server."""
+
+
+def worker_url(url: str | None, *, port: int) -> httpx.URL:
+    """The worker's web root: ``url`` (``http://`` when it names no scheme), else
+    127.0.0.1 on ``port``."""
+    if url is None:
+        return httpx.URL(f"http://127.0.0.1:{port}")
+    text = url.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    try:
+        parsed = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise InvalidWorkerUrlError(f"--url: {exc}; expected e.g. http://127.0.0.1:6066") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise InvalidWorkerUrlError(
+            "--url: expected the worker's web root, e.g. http://127.0.0.1:6066, "
+            f"got {_shown(parsed)}"
+        )
+    return parsed
+
+
+def _shown(url: httpx.URL) -> str:
+    """``url`` without credentials, for messages."""
+    return str(url.copy_with(username=None, password=None)) if url.userinfo else str(url)
+
+
+def fetch(root: httpx.URL, path: str, *, connection: str | None = None) -> dict[str, object]:
+    """GET ``path`` under the worker's web root ``root``; its JSON object."""
+    url = root.copy_with(path=root.path.rstrip("/") + path)
     params = {"connection": connection} if connection else None
     try:
         response = httpx.get(url, params=params, timeout=10.0)
@@ -27,29 +72,48 @@ def fetch(port: int, path: str, *, connection: str | None = None) -> dict[str, o
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise WorkerUnreachableError(
-            f"no worker answered at {url} ({type(exc).__name__}); start one with "
-            "`ledgerlink worker` or set LEDGERLINK_WEB_PORT to its port"
+            f"no worker answered at {_shown(url)} ({type(exc).__name__}); start one with "
+            "`ledgerlink worker`, or point at one with --url (or LEDGERLINK_WEB_PORT)"
         ) from exc
     data = orjson.loads(response.content)
     if not isinstance(data, dict):
-        raise WorkerUnreachableError(f"{url} did not answer a JSON object")
+        raise WorkerUnreachableError(f"{_shown(url)} did not answer a JSON object")
     return data
 
 
-def format_status(status: dict[str, object]) -> str:
-    lines = [
-        f"connection {status.get('connection')}: "
-        + ("converged" if status.get("converged") else "syncing"),
-        "",
-        f"{'flow':<18}{'linked':>8}{'pending':>9}{'dead':>6}{'unlinked':>10}",
+def _table(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows as columns as wide as their widest cell, two spaces apart."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        _GAP.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     ]
+
+
+def _state(status: Mapping[str, Any]) -> str:
+    broker = status.get("broker")
+    if isinstance(broker, Mapping) and broker.get("reachable") is False:
+        # Never "converged" while the worker cannot reach its broker.
+        return "broker unreachable"
+    return "converged" if status.get("converged") else "syncing"
+
+
+def format_status(status: dict[str, object]) -> str:
+    lines = [f"connection {status.get('connection')}: {_state(status)}", ""]
     flows = status.get("flows") or {}
     assert isinstance(flows, dict)
-    for name, counts in sorted(flows.items()):
-        lines.append(
-            f"{name:<18}{counts['linked']:>8}{counts['pending']:>9}"
-            f"{counts['dead_letter']:>6}{counts['unlinked']:>10}"
+    rows = [("flow", "linked", "pending", "dead", "unlinked")]
+    rows += [
+        (
+            name,
+            str(counts["linked"]),
+            str(counts["pending"]),
+            str(counts["dead_letter"]),
+            str(counts["unlinked"]),
         )
+        for name, counts in sorted(flows.items())
+    ]
+    lines += _table(rows)
     lines.append("")
     polls = status.get("polls") or {}
     assert isinstance(polls, dict)
@@ -69,21 +133,31 @@ def format_status(status: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _record(side: Any) -> str:
+    if not isinstance(side, Mapping):
+        return "-"
+    return f"{side.get('entity', '?')} {side.get('id', '?')}"
+
+
+def _shown_value(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return mask_email(text) if "@" in text else text
+
+
 def format_links(data: dict[str, object]) -> str:
-    rows = data.get("links") or []
-    assert isinstance(rows, list)
-    lines = [f"{'flow':<16}{'state':<16}{'PowerOffice Go':<28}{'Chargebee':<36}values"]
-    for row in rows:
-        left = row["left"]
-        right = row["right"]
-        values = dict(row.get("values") or {})
-        if "email" in values:
-            values["email"] = mask_email(values["email"])
-        shown = " ".join(v for v in values.values() if v)
-        lines.append(
-            f"{row['flow']:<16}{row['state']:<16}"
-            f"{left['entity'] + ' ' + left['id']:<28}"
-            f"{(right['entity'] + ' ' + right['id']) if right else '-':<36}{shown}"
+    links = data.get("links") or []
+    assert isinstance(links, list)
+    rows = [("flow", "state", "PowerOffice Go", "Chargebee", "values")]
+    for row in links:
+        values = row.get("values") or {}
+        shown = " ".join(_shown_value(v) for v in values.values() if v)
+        rows.append(
+            (
+                str(row["flow"]),
+                str(row["state"]),
+                _record(row["left"]),
+                _record(row["right"]),
+                shown,
+            )
         )
-    lines.append(f"{len(rows)} link(s)")
-    return "\n".join(lines)
+    return "\n".join([*_table(rows), f"{len(links)} link(s)"])

@@ -1,7 +1,8 @@
 """The `ledgerlink` command line: parses arguments and hands each command to its owner.
 
 Each command's work lives in its own module; this one only knows the contract of design §6
-(names, flags, defaults) and turns a `LedgerlinkError` into a one-line message and exit 2.
+(names, flags, defaults, a description per command), turns a `LedgerlinkError` into a
+one-line message and exit 2, and a reader that stops reading (``| head``) into a quiet exit.
 """
 
 from __future__ import annotations
@@ -9,13 +10,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from connectors.exceptions import LedgerlinkError
+from streams.cli.helpformat import DefaultsHelpFormatter
 
-__all__ = ["build_parser", "main"]
+__all__ = ["EXIT_BROKEN_PIPE", "build_parser", "main"]
+
+#: What a shell reports for a command killed by SIGPIPE (128 + 13), as `yes | head` does.
+EXIT_BROKEN_PIPE = 141
 
 
 def _kafka(args: argparse.Namespace) -> int:
@@ -87,11 +93,15 @@ def _inspect(args: argparse.Namespace) -> int:
     import orjson
 
     from streams.cli import inspect
-    from streams.config import load_settings
 
-    port = load_settings().web_port
+    if args.url is None:
+        from streams.config import load_settings
+
+        root = inspect.worker_url(None, port=load_settings().web_port)
+    else:
+        root = inspect.worker_url(args.url, port=0)
     path = "/ledgerlink/status" if args.command == "status" else "/ledgerlink/links"
-    data = inspect.fetch(port, path, connection=args.connection)
+    data = inspect.fetch(root, path, connection=args.connection)
     if args.json:
         print(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
     elif args.command == "status":
@@ -116,89 +126,202 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
 
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """A subcommand: ``summary`` in the list of commands, ``description`` atop its --help."""
+    return commands.add_parser(
+        name, help=summary, description=description, formatter_class=DefaultsHelpFormatter
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from streams import config as defaults
 
     parser = argparse.ArgumentParser(
-        prog="ledgerlink", description="Two-way sync between PowerOffice Go and Chargebee."
+        prog="ledgerlink",
+        description="Two-way sync between PowerOffice Go and Chargebee.",
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    kafka = commands.add_parser("kafka", help="start or stop the local Apache Kafka broker")
+    kafka = _command(
+        commands,
+        "kafka",
+        "start or stop the local Apache Kafka broker",
+        "A local single-node Apache Kafka (KRaft) for development and tests; its data "
+        "stays on disk across stop and start.",
+    )
     kafka_actions = kafka.add_subparsers(dest="action", required=True, metavar="ACTION")
-    start = kafka_actions.add_parser("start", help="start the broker; returns once it answers")
-    start.add_argument("--port", type=int, default=9092, help="client port (default 9092)")
-    start.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
-    stop = kafka_actions.add_parser("stop", help="stop the broker cleanly")
-    stop.add_argument("--data-dir", default="./var/kafka", help="default ./var/kafka")
+    start = _command(
+        kafka_actions,
+        "start",
+        "start the broker; returns once it answers",
+        "Start the broker of --data-dir on 127.0.0.1 and return once it answers clients. "
+        "A broker of that directory that already runs is left alone if it runs on --port.",
+    )
+    start.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="client port (default: 9092, or the port the running broker uses)",
+    )
+    start.add_argument("--data-dir", default="./var/kafka", help="the broker's data directory")
+    stop = _command(
+        kafka_actions,
+        "stop",
+        "stop the broker cleanly",
+        "Stop the broker of --data-dir cleanly; its topics stay on disk.",
+    )
+    stop.add_argument("--data-dir", default="./var/kafka", help="the broker's data directory")
     kafka.set_defaults(handler=_kafka)
 
-    simulator = commands.add_parser("simulator", help="run an API simulator in the foreground")
+    simulator = _command(
+        commands,
+        "simulator",
+        "run an API simulator in the foreground",
+        "A simulator of one system's API on real HTTP, in the foreground until Ctrl-C; it "
+        "prints its base URL and the credentials it accepts.",
+    )
     systems = simulator.add_subparsers(dest="system", required=True, metavar="SYSTEM")
-    po = systems.add_parser("poweroffice", help="the PowerOffice Go v2 API")
-    po.add_argument("--host", default="127.0.0.1")
-    po.add_argument("--port", type=int, default=8101)
-    po.add_argument("--application-key", default=defaults.LOCAL_POWEROFFICE_APPLICATION_KEY)
-    po.add_argument("--client-key", default=defaults.LOCAL_POWEROFFICE_CLIENT_KEY)
-    po.add_argument("--subscription-key", default=defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY)
+    local_key = "(default: the local development key, printed on start)"
+    po = _command(
+        systems,
+        "poweroffice",
+        "the PowerOffice Go v2 API",
+        "The PowerOffice Go v2 API: the token endpoint at {root}/OAuth/Token, the API "
+        "under {root}/v2, and the admin surface under {root}/_sim/.",
+    )
+    po.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    po.add_argument("--port", type=int, default=8101, help="port to listen on")
+    po.add_argument(
+        "--application-key",
+        default=defaults.LOCAL_POWEROFFICE_APPLICATION_KEY,
+        help=f"the application key it accepts {local_key}",
+    )
+    po.add_argument(
+        "--client-key",
+        default=defaults.LOCAL_POWEROFFICE_CLIENT_KEY,
+        help=f"the client key it accepts {local_key}",
+    )
+    po.add_argument(
+        "--subscription-key",
+        default=defaults.LOCAL_POWEROFFICE_SUBSCRIPTION_KEY,
+        help=f"the subscription key it accepts {local_key}",
+    )
     po.add_argument("--rate-limit", type=int, default=10, help="requests/s per subscription key")
-    cb = systems.add_parser("chargebee", help="the Chargebee API v2")
-    cb.add_argument("--host", default="127.0.0.1")
-    cb.add_argument("--port", type=int, default=8102)
-    cb.add_argument("--site", default=defaults.LOCAL_CHARGEBEE_SITE)
-    cb.add_argument("--api-key", default=defaults.LOCAL_CHARGEBEE_API_KEY)
-    cb.add_argument("--rate-limit-per-minute", type=int, default=3500)
+    cb = _command(
+        systems,
+        "chargebee",
+        "the Chargebee API v2",
+        "The Chargebee API v2 under {root}/api/v2 (the official SDK reaches it with site "
+        "127 and domain 0.0.1:{port} over http), and the admin surface under {root}/_sim/.",
+    )
+    cb.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    cb.add_argument("--port", type=int, default=8102, help="port to listen on")
+    cb.add_argument("--site", default=defaults.LOCAL_CHARGEBEE_SITE, help="the site name")
+    cb.add_argument(
+        "--api-key",
+        default=defaults.LOCAL_CHARGEBEE_API_KEY,
+        help=f"the API key it accepts {local_key}",
+    )
+    cb.add_argument(
+        "--rate-limit-per-minute", type=int, default=3500, help="requests a minute per site"
+    )
     simulator.set_defaults(handler=_simulator)
 
-    poll = commands.add_parser(
-        "poll", help="run only the pollers: publish both systems' changes to Kafka"
+    poll = _command(
+        commands,
+        "poll",
+        "run only the pollers: publish both systems' changes to Kafka",
+        "Only the pollers: read each system's changes and publish them to the `changes` "
+        "topic, configured from the environment like the worker (docs/worker.md).",
     )
     poll.add_argument("--once", action="store_true", help="poll every entity once, then exit")
-    poll.add_argument("--system", choices=["poweroffice", "chargebee"], help="only this system")
-    poll.add_argument("--page-size", type=int, default=None, help="records per API page")
+    poll.add_argument(
+        "--system",
+        choices=["poweroffice", "chargebee"],
+        help="only this system (default: both)",
+    )
+    poll.add_argument(
+        "--page-size", type=int, default=None, help="records per API page (default: the API's)"
+    )
     poll.set_defaults(handler=_poll)
 
-    worker = commands.add_parser(
-        "worker", help="the production process: pollers, join and sink agents (Faust)"
+    worker = _command(
+        commands,
+        "worker",
+        "the production process: pollers, join and sink agents (Faust)",
+        "The production process: the pollers, the join agent and both sink agents, with "
+        "its tables in RocksDB and its status on LEDGERLINK_WEB_PORT. Configured from the "
+        "environment (design §6, docs/worker.md); it takes no options.",
     )
     worker.set_defaults(handler=_worker)
-    for name, text in (
+    for name, summary in (
         ("status", "counts per flow, last polls, dead letters, action items, conflicts"),
         ("links", "the table of linked records"),
     ):
-        sub = commands.add_parser(name, help=f"{text} (asks the running worker)")
+        sub = _command(
+            commands,
+            name,
+            f"{summary} (asks the running worker)",
+            f"Ask a running worker for {summary}, from its web port (/ledgerlink/{name}).",
+        )
         sub.add_argument("--json", action="store_true", help="print the worker's JSON answer")
+        sub.add_argument(
+            "--url",
+            help="the worker's web root, e.g. http://127.0.0.1:6066 "
+            "(default: 127.0.0.1 on $LEDGERLINK_WEB_PORT, else 6066)",
+        )
         sub.add_argument("--connection", help="which connection (default: the worker's first)")
         sub.set_defaults(handler=_inspect)
 
-    demo = commands.add_parser(
-        "demo", help="local Kafka, both simulators with sample data and the worker, in one go"
+    demo = _command(
+        commands,
+        "demo",
+        "local Kafka, both simulators with sample data and the worker, in one go",
+        "Start local Kafka, both simulators with Norwegian sample data, and the worker; "
+        "show the sync's progress and end with a table of what was linked. Then it keeps "
+        "running for you to try edits, until Ctrl-C; with --until-synced it exits instead: "
+        "0 once every expected link exists, 1 otherwise.",
     )
     demo.add_argument(
-        "--until-synced", action="store_true", help="exit 0 once everything has converged"
+        "--until-synced",
+        action="store_true",
+        help="exit once synced: 0 when every expected link exists, else 1",
     )
-    demo.add_argument("--data-dir", default="./var/demo", help="default ./var/demo")
-    demo.add_argument("--poweroffice-port", type=int, default=8101, help="default 8101")
-    demo.add_argument("--chargebee-port", type=int, default=8102, help="default 8102")
+    demo.add_argument(
+        "--data-dir",
+        default="./var/demo",
+        help="the demo's own directory (broker, worker state, logs); one demo at a time",
+    )
+    demo.add_argument(
+        "--poweroffice-port", type=int, default=8101, help="the PowerOffice Go simulator's port"
+    )
+    demo.add_argument(
+        "--chargebee-port", type=int, default=8102, help="the Chargebee simulator's port"
+    )
     demo.add_argument(
         "--web-port",
         type=int,
         default=None,
-        help="the worker's status port (default $LEDGERLINK_WEB_PORT, else 6066)",
+        help="the worker's status port (default: $LEDGERLINK_WEB_PORT, else 6066)",
     )
     demo.add_argument(
         "--kafka-port",
         type=int,
-        default=9092,
-        help="port of the local broker, started unless KAFKA_BOOTSTRAP_SERVERS is set",
+        default=None,
+        help="port of the local broker (default: 9092, or the port it already runs on); "
+        "no local broker starts when KAFKA_BOOTSTRAP_SERVERS is set",
     )
     demo.add_argument(
         "--keep-kafka", action="store_true", help="leave the local broker running at the end"
     )
-    demo.add_argument(
-        "--timeout", type=float, default=300.0, help="seconds to wait for the sync (default 300)"
-    )
+    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sync")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -212,12 +335,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # httpx logs every request at INFO; our connectors log what matters themselves.
     logging.getLogger("httpx").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     try:
-        return int(args.handler(args))
+        code = int(args.handler(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except LedgerlinkError as exc:
         print(f"ledgerlink: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_went_away() -> int:
+    """The reader of our output closed it (``| head``): stop quietly, as SIGPIPE would.
+
+    What is left in stdout's buffer goes to /dev/null, so that the interpreter's own flush
+    at exit does not fail a second time and print a traceback.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

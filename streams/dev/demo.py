@@ -3,13 +3,17 @@ command that shows the sync happen and ends with a table of what was linked.
 
 The demo owns the order of things and their shutdown, nothing else:
 
+0. The data directory — claimed for this demo alone (`streams.dev.datadir`) before
+   anything in it is cleared; the demo's own log goes to ``DATA_DIR/demo.log``.
 1. Kafka — `streams.dev.localkafka` under ``DATA_DIR/kafka``, unless a broker is given
    (``KAFKA_BOOTSTRAP_SERVERS``); one it started it also stops (unless ``keep_kafka``).
 2. The two simulators — in-process, in this event loop, seeded from `streams.dev.sample_data`.
 3. The worker — ``python -m streams.cli worker`` as a subprocess with the environment of
    docs/worker.md, a fresh topic prefix per run, its output in ``DATA_DIR/worker.log``.
-4. Progress from the worker's ``/ledgerlink/status`` until it reports ``converged``; then
-   the report from ``/ledgerlink/links`` (`streams.dev.progress` formats both).
+4. Progress from the worker's ``/ledgerlink/status`` until it reports ``converged`` while
+   the broker answers and ``/ledgerlink/links`` holds every link the sample data should
+   make (`streams.dev.expected`); then the report (`streams.dev.progress` formats both).
+   With ``until_synced`` a run that converged short of that exits 1 and says what is missing.
 
 Whatever it started it stops, in reverse order, on success, on error and on Ctrl-C or
 SIGTERM. The worker runs in its own session so that Ctrl-C reaches only the demo, which
@@ -22,14 +26,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import logging
 import os
 import secrets
 import shlex
-import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,12 +44,15 @@ import httpx
 
 from connectors.chargebee.sim import server as cb_sim
 from connectors.chargebee.sim.store import ChargebeeStore
-from connectors.exceptions import LedgerlinkError
 from connectors.poweroffice.sim import server as po_sim
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator, start_simulator
 from streams import config as defaults
 from streams.dev import localkafka
+from streams.dev.datadir import claim_data_dir, prepare_data_dir
+from streams.dev.demolog import logging_to_file
+from streams.dev.errors import DataDirInUseError, DemoError, WorkerFailed
+from streams.dev.expected import ExpectedLinks, shortfall
 from streams.dev.progress import (
     CUSTOMER_FLOWS,
     ENTITY_FLOWS,
@@ -63,31 +70,29 @@ from streams.dev.progress import (
 from streams.dev.sample_data import SampleData, build_sample_data, entity_id_for, seed_stores
 
 __all__ = [
+    "DataDirInUseError",
     "DemoError",
     "DemoOptions",
     "WorkerFailed",
     "demo_topic_prefix",
+    "prepare_data_dir",
     "run",
     "run_demo",
     "worker_environment",
 ]
 
+log = logging.getLogger(__name__)
+
 HOST = "127.0.0.1"
 POLL_EVERY = 0.5
 WORKER_STOP_GRACE = 15.0
 LOG_TAIL_LINES = 30
-_MARKER = ".ledgerlink-demo"
+#: How long the worker may report converged while links are still missing before the
+#: demo believes it (a link can trail the status by a poll or two).
+SHORTFALL_GRACE = 30.0
 # The simulator allows 3500 requests a minute; the worker's default budget (150, a test
 # site's limit) would make the demo's initial load wait on the budget, not on the sync.
 _DEMO_CHARGEBEE_BUDGET = "3000"
-
-
-class DemoError(LedgerlinkError):
-    """The demo could not set up or finish; the message says what to do."""
-
-
-class WorkerFailed(DemoError):
-    """The worker exited or did not converge; the message carries its log's tail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +102,18 @@ class DemoOptions:
     poweroffice_port: int = 8101
     chargebee_port: int = 8102
     web_port: int = 6066
-    kafka_port: int = 9092
+    #: The local broker's port; None: 9092 for a new broker, or the port it already runs on.
+    kafka_port: int | None = None
     #: A running broker to use (``KAFKA_BOOTSTRAP_SERVERS``); None starts the local one.
     kafka_bootstrap: str | None = None
     keep_kafka: bool = False
     timeout: float = 300.0
     seed: int | None = None
+    shortfall_grace: float = SHORTFALL_GRACE
     #: How to start the worker; tests may put a stand-in here.
     worker_command: tuple[str, ...] = (sys.executable, "-m", "streams.cli", "worker")
+    #: Whether the broker at a bootstrap address answers now; tests may put a stand-in here.
+    broker_probe: Callable[[str], bool] = localkafka.bootstrap_answers
 
 
 @dataclass(slots=True)
@@ -120,6 +129,8 @@ class _Running:
     options: DemoOptions
     out: TextIO
     data: SampleData
+    data_dir: Path
+    lock_fd: int
     bootstrap: str = ""
     poweroffice: RunningSimulator | None = None
     chargebee: RunningSimulator | None = None
@@ -135,9 +146,17 @@ class _Running:
     def links_url(self) -> str:
         return f"http://{HOST}:{self.options.web_port}/ledgerlink/links"
 
+    @property
+    def expected(self) -> ExpectedLinks:
+        return ExpectedLinks.of(self.data)
+
     def say(self, line: str = "") -> None:
         self.out.write(f"{line}\n")
         self.out.flush()
+
+    async def broker_answers(self) -> bool:
+        """The demo's own check that the broker is up, whatever the worker says."""
+        return await asyncio.to_thread(self.options.broker_probe, self.bootstrap)
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -150,12 +169,13 @@ def run(
     poweroffice_port: int = 8101,
     chargebee_port: int = 8102,
     web_port: int | None = None,
-    kafka_port: int = 9092,
+    kafka_port: int | None = None,
     keep_kafka: bool = False,
     timeout: float = 300.0,
     env: Mapping[str, str] | None = None,
 ) -> int:
-    """Run the demo (blocking); the exit code: 0 done, 1 the sync failed, 130 interrupted.
+    """Run the demo (blocking); the exit code: 0 done, 1 the sync failed or fell short of
+    the sample data, 130 interrupted.
 
     ``env`` (the process environment by default) may name a broker in
     ``KAFKA_BOOTSTRAP_SERVERS`` and the worker's web port in ``LEDGERLINK_WEB_PORT``.
@@ -232,9 +252,14 @@ def _interrupts_cancel_this_task(phase: _Phase) -> Iterator[None]:
 
 async def _set_up(stack: AsyncExitStack, options: DemoOptions, out: TextIO) -> _Running:
     data = build_sample_data() if options.seed is None else build_sample_data(options.seed)
-    running = _Running(options=options, out=out, data=data)
+    data_dir = options.data_dir.expanduser().resolve()
+    # Claimed first, and kept until everything else has stopped: nothing in the directory
+    # is touched while another demo (or its worker) uses it.
+    lock_fd = stack.enter_context(claim_data_dir(data_dir))
+    running = _Running(options=options, out=out, data=data, data_dir=data_dir, lock_fd=lock_fd)
     _check_ports_free(options)
-    data_dir = prepare_data_dir(options.data_dir)
+    prepare_data_dir(data_dir)
+    stack.enter_context(logging_to_file(data_dir / "demo.log"))
     running.bootstrap = await _kafka(stack, running, data_dir)
     await _simulators(stack, running)
     await _worker(stack, running, data_dir)
@@ -261,35 +286,14 @@ def _port_in_use(flag: str, port: int) -> str:
     return f"port {port} on {HOST} is already in use; pick another with {flag}"
 
 
-def prepare_data_dir(data_dir: Path) -> Path:
-    """Create ``data_dir`` and forget the previous demo worker's state in it.
-
-    The simulators start empty on every run, so the last run's cursors and link table
-    describe records that no longer exist. A directory that holds worker state but was
-    not made by the demo is refused rather than emptied.
-    """
-    data_dir = data_dir.expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    marker = data_dir / _MARKER
-    state_dirs = [data_dir / "cursors", data_dir / "faust"]
-    if not marker.exists() and any(path.exists() for path in state_dirs):
-        raise DemoError(
-            f"{data_dir} holds a worker's state but is not a demo directory; "
-            "pick another with --data-dir"
-        )
-    marker.write_text("This directory belongs to `ledgerlink demo`; it may empty it.\n")
-    for path in state_dirs:
-        shutil.rmtree(path, ignore_errors=True)
-    return data_dir
-
-
 async def _kafka(stack: AsyncExitStack, running: _Running, data_dir: Path) -> str:
     options = running.options
     if options.kafka_bootstrap:
         running.say(f"Kafka: using {options.kafka_bootstrap} (KAFKA_BOOTSTRAP_SERVERS)")
         return options.kafka_bootstrap
     kafka_dir = data_dir / "kafka"
-    running.say(f"Kafka: starting a local broker on port {options.kafka_port} ({kafka_dir})…")
+    on_port = f" on port {options.kafka_port}" if options.kafka_port is not None else ""
+    running.say(f"Kafka: starting a local broker{on_port} ({kafka_dir})…")
     status = await _start_local_kafka(kafka_dir, options.kafka_port)
     running.say(f"Kafka: {status.describe()}")
     if status.already_running:
@@ -302,7 +306,7 @@ async def _kafka(stack: AsyncExitStack, running: _Running, data_dir: Path) -> st
     return status.bootstrap_servers
 
 
-async def _start_local_kafka(kafka_dir: Path, port: int) -> localkafka.KafkaStatus:
+async def _start_local_kafka(kafka_dir: Path, port: int | None) -> localkafka.KafkaStatus:
     """`localkafka.start` in a thread; an interrupt waits for it and stops the broker."""
     starting = asyncio.ensure_future(
         asyncio.to_thread(localkafka.start, data_dir=kafka_dir, port=port)
@@ -430,20 +434,24 @@ async def _worker(stack: AsyncExitStack, running: _Running, data_dir: Path) -> N
     )
     running.worker_log = data_dir / "worker.log"
     _rotate(running.worker_log)
-    with running.worker_log.open("ab") as log:
+    with running.worker_log.open("ab") as output:
         running.worker = await asyncio.create_subprocess_exec(
             *running.options.worker_command,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=log,
+            stdout=output,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            # The worker holds the data directory's lock too: were the demo killed, its
+            # orphaned worker would still keep another demo from deleting its tables.
+            pass_fds=(running.lock_fd,),
         )
     running.worker_started = time.monotonic()
+    log.info("Started the worker (pid %d), topics %s*", running.worker.pid, prefix)
     stack.push_async_callback(_stop_worker, running)
     running.say(
         f"Worker: pid {running.worker.pid}, topics {prefix}*, status {running.status_url}, "
-        f"log {running.worker_log}"
+        f"log {running.worker_log} (the demo's own: {data_dir / 'demo.log'})"
     )
 
 
@@ -451,6 +459,7 @@ async def _stop_worker(running: _Running) -> None:
     process = running.worker
     if process is None or process.returncode is not None:
         return
+    log.info("Stopping the worker (pid %d)", process.pid)
     with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
     try:
@@ -486,10 +495,17 @@ def _worker_died(running: _Running) -> WorkerFailed:
 async def _sync_and_report(running: _Running, phase: _Phase, began: float) -> int:
     totals = Totals(running.data.customer_count, running.data.entity_count)
     async with httpx.AsyncClient(timeout=5.0) as client:
-        status = await _wait_until_converged(running, client, totals)
+        status, links = await _wait_until_synced(running, client, totals)
         synced_in = time.monotonic() - running.worker_started
-        links = await _links(running, client)
-        _report(running, status, links.get("links", []), synced_in, time.monotonic() - began)
+        _report(running, status, links, synced_in, time.monotonic() - began)
+        missing = shortfall(running.expected, links)
+        if missing is not None:
+            if running.options.until_synced:
+                raise WorkerFailed(
+                    f"the worker converged, but {missing}; the last lines of "
+                    f"{running.worker_log}:\n{log_tail(running.worker_log)}"
+                )
+            running.say(f"Missing: {missing}; see {running.worker_log}")
         if running.options.until_synced:
             return 0
         phase.serving = True
@@ -514,44 +530,67 @@ async def _get_json(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
     return body
 
 
-async def _links(running: _Running, client: httpx.AsyncClient) -> dict[str, Any]:
+async def _links(running: _Running, client: httpx.AsyncClient) -> list[Mapping[str, Any]]:
     try:
-        return await _get_json(client, running.links_url)
+        body = await _get_json(client, running.links_url)
     except (httpx.HTTPError, ValueError) as exc:
         raise WorkerFailed(
             f"the worker converged but {running.links_url} failed ({exc}); "
             f"the last lines of {running.worker_log}:\n{log_tail(running.worker_log)}"
         ) from exc
+    links = body.get("links")
+    return [row for row in links if isinstance(row, Mapping)] if isinstance(links, list) else []
 
 
 def _done(progress: Progress) -> bool:
     return progress.converged and progress.started
 
 
-async def _wait_until_converged(
+async def _progress(running: _Running, status: Mapping[str, Any]) -> Progress:
+    """The status as progress; the broker is probed only when the worker claims convergence."""
+    progress = progress_from_status(status)
+    if _done(progress) and not await running.broker_answers():
+        progress = progress_from_status(status, broker_answers=False)
+    return progress
+
+
+async def _wait_until_synced(
     running: _Running, client: httpx.AsyncClient, totals: Totals
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
+    """The status and links once converged with every expected link (or converged short of
+    them for ``shortfall_grace`` seconds); `WorkerFailed` at the timeout."""
     display = ProgressDisplay(running.out, interactive=running.out.isatty())
-    deadline = running.worker_started + running.options.timeout
+    options = running.options
+    deadline = running.worker_started + options.timeout
     line = "the worker never answered"
     pending = "unknown"
+    missing: str | None = None
+    short_since: float | None = None
     try:
         async for status in _statuses(running, client):
-            elapsed = time.monotonic() - running.worker_started
+            now = time.monotonic()
+            elapsed = now - running.worker_started
             if status is None:
                 display.show(f"waiting for the worker to answer…  [{elapsed:.1f} s]")
             else:
-                progress = progress_from_status(status)
+                progress = await _progress(running, status)
                 line = format_progress(progress, totals, elapsed)
                 pending = format_pending(status)
                 if _done(progress):
-                    display.show(line, force=True)
-                    return status
+                    links = await _links(running, client)
+                    missing = shortfall(running.expected, links)
+                    short_since = short_since if short_since is not None else now
+                    if missing is None or now - short_since >= options.shortfall_grace:
+                        display.show(line, force=True)
+                        return status, links
+                else:
+                    missing, short_since = None, None
                 display.show(line)
-            if time.monotonic() >= deadline:
+            if now >= deadline:
+                still = f"; {missing}" if missing else ""
                 raise WorkerFailed(
-                    f"the sync did not converge within {running.options.timeout:.0f} s "
-                    f"(--timeout); last: {line}; pending: {pending}; "
+                    f"the sync did not converge within {options.timeout:.0f} s "
+                    f"(--timeout); last: {line}{still}; pending: {pending}; "
                     f"the last lines of {running.worker_log}:\n{log_tail(running.worker_log)}"
                 )
     finally:
@@ -585,10 +624,13 @@ def _report(
     for line in format_links_table(links):
         say(f"  {line}")
     say()
+    expected = running.expected
     say(
         f"Linked {count_linked(links, CUSTOMER_FLOWS)} Chargebee customers "
-        f"(expected {data.customer_count}) and {count_linked(links, ENTITY_FLOWS)} "
-        f"business entities (of {data.entity_count} companies and departments)."
+        f"(expected {expected.customers}) and {count_linked(links, ENTITY_FLOWS)} "
+        f"business entities (expected {expected.entities}; "
+        f"{data.entity_count - expected.entities} of the {data.entity_count} companies "
+        "and departments have none in Chargebee yet)."
     )
     actions = format_action_items(status)
     say(f"Action required ({len(actions)}):" if actions else "Action required: none")
@@ -684,7 +726,7 @@ async def _serve(running: _Running, client: httpx.AsyncClient, totals: Totals) -
     async for status in _statuses(running, client, every=2.0):
         if status is None:
             continue
-        progress = progress_from_status(status)
+        progress = progress_from_status(status, broker_answers=await running.broker_answers())
         if progress != shown:
             shown = progress
             elapsed = time.monotonic() - running.worker_started

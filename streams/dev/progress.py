@@ -21,6 +21,7 @@ __all__ = [
     "Progress",
     "ProgressDisplay",
     "Totals",
+    "broker_reachable",
     "count_linked",
     "format_action_items",
     "format_dead_letters",
@@ -56,6 +57,8 @@ class Progress:
     conflicts: int
     converged: bool
     seen: int
+    #: The worker or the demo's own probe found the broker unreachable.
+    broker_down: bool = False
 
     @property
     def started(self) -> bool:
@@ -84,19 +87,31 @@ def _seen(flows: Mapping[str, Any]) -> int:
     )
 
 
-def progress_from_status(status: Mapping[str, Any]) -> Progress:
-    """Read a ``/ledgerlink/status`` answer; missing parts count as zero."""
+def broker_reachable(status: Mapping[str, Any]) -> bool:
+    """Whether the worker reaches its broker (``"broker": {"reachable": …}``; absent: yes)."""
+    broker = status.get("broker")
+    return not (isinstance(broker, Mapping) and broker.get("reachable") is False)
+
+
+def progress_from_status(status: Mapping[str, Any], *, broker_answers: bool = True) -> Progress:
+    """Read a ``/ledgerlink/status`` answer; missing parts count as zero.
+
+    Never converged while the broker is unreachable, whether the worker says so or
+    ``broker_answers`` (the demo's own probe) does.
+    """
     flows = _flows(status)
     actions = status.get("actions")
     open_actions = _int(actions.get("open")) if isinstance(actions, Mapping) else 0
+    broker_down = not (broker_answers and broker_reachable(status))
     return Progress(
         customers=_linked(flows, CUSTOMER_FLOWS),
         entities=_linked(flows, ENTITY_FLOWS),
         open_actions=open_actions,
         dead_letters=_int(status.get("dead_letters")),
         conflicts=_int(status.get("conflicts")),
-        converged=status.get("converged") is True,
+        converged=status.get("converged") is True and not broker_down,
         seen=_seen(flows),
+        broker_down=broker_down,
     )
 
 
@@ -105,7 +120,10 @@ def format_progress(progress: Progress, totals: Totals, elapsed: float) -> str:
 
     `syncing… customers 52/95  entities 14/18  actions 4  dead letters 0  conflicts 0  [12.3 s]`
     """
-    state = "synced" if progress.converged else "syncing…"
+    if progress.broker_down:
+        state = "Kafka unreachable…"
+    else:
+        state = "synced" if progress.converged else "syncing…"
     return (
         f"{state} customers {progress.customers}/{totals.customers}  "
         f"entities {progress.entities}/{totals.entities}  "

@@ -194,6 +194,11 @@ class SampleData:
         """PowerOffice Go records that link to business entities (flows 2 and 3)."""
         return len(self.companies) + len(self.departments)
 
+    @property
+    def matched_entity_count(self) -> int:
+        """Companies and departments a Chargebee entity matches: the entity links to expect."""
+        return self.entity_count - len(self.unmatched_entity_names())
+
     def unmatched_entity_names(self) -> tuple[str, ...]:
         """Companies and departments no Chargebee entity matches: the expected actions."""
         known = {normalise_name(entity.name) for entity in self.business_entities}

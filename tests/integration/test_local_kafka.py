@@ -103,6 +103,22 @@ def test_cli_start_twice_says_already_running(data_dir: Path) -> None:
     assert f"pid {pid}," in again.stdout
 
 
+def test_cli_start_on_another_port_than_the_running_broker_fails(data_dir: Path) -> None:
+    port = localkafka.find_free_port()
+    localkafka.start(data_dir=data_dir, port=port)
+    other = str(localkafka.find_free_port())
+
+    moved = ledgerlink("kafka", "start", "--port", other, "--data-dir", str(data_dir))
+    assert moved.returncode == 2, moved.stdout
+    assert f"on port {port}, not on port {other}" in moved.stderr
+    assert "already running" not in moved.stdout
+    assert localkafka.probe_broker(port) is not None
+
+    unasked = ledgerlink("kafka", "start", "--data-dir", str(data_dir))
+    assert unasked.returncode == 0, unasked.stderr
+    assert f"already running at 127.0.0.1:{port}" in unasked.stdout
+
+
 def test_cli_stop_twice_says_not_running(data_dir: Path) -> None:
     port = localkafka.find_free_port()
     localkafka.start(data_dir=data_dir, port=port)

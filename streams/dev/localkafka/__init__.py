@@ -42,7 +42,7 @@ from streams.dev.localkafka.jars import KAFKA_DEPLOY_DIR, ensure_jars, kafka_ver
 from streams.dev.localkafka.jvm import DEFAULT_JVM_OPTIONS
 from streams.dev.localkafka.layout import BrokerLayout
 from streams.dev.localkafka.ports import ensure_ports_free, find_free_port, port_is_free
-from streams.dev.localkafka.probe import probe_broker
+from streams.dev.localkafka.probe import bootstrap_answers, probe_broker
 from streams.dev.localkafka.process import read_pid_file, running_pid
 from streams.dev.localkafka.tools import find_java, find_maven, parse_java_major
 
@@ -51,6 +51,7 @@ __all__ = [
     "KAFKA_DEPLOY_DIR",
     "BrokerLayout",
     "KafkaStatus",
+    "bootstrap_answers",
     "ensure_jars",
     "ensure_ports_free",
     "find_free_port",

@@ -27,11 +27,12 @@ from streams.dev.localkafka.process import STOP_TIMEOUT, alive, running_pid, ter
 from streams.dev.localkafka.storage import format_storage, new_cluster_id
 from streams.dev.localkafka.tools import find_java
 
-__all__ = ["START_TIMEOUT", "KafkaStatus", "start", "stop"]
+__all__ = ["DEFAULT_PORT", "START_TIMEOUT", "KafkaStatus", "start", "stop"]
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 120.0
+DEFAULT_PORT = 9092
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,16 @@ class KafkaStatus:
         return f"{name} started{took}, answering {where}; log: {self.log_file}"
 
 
-def start(*, data_dir: Path, port: int = 9092, timeout: float = START_TIMEOUT) -> KafkaStatus:
+def start(
+    *, data_dir: Path, port: int | None = None, timeout: float = START_TIMEOUT
+) -> KafkaStatus:
     """Start the broker of data_dir on 127.0.0.1:port; return once it answers clients.
 
     Formats the storage on the first start; later starts keep every topic. When the broker
-    of data_dir already runs, says so (waiting until it answers) and leaves it alone.
+    of data_dir already runs, says so (waiting until it answers) and leaves it alone — if
+    it runs on the port asked for: one on another port is refused, since a caller that
+    asked for ``port`` would connect there. ``port`` None: `DEFAULT_PORT` for a broker
+    that is not running, whichever port it runs on for one that is.
     """
     layout = BrokerLayout.of(data_dir)
     layout.data_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +75,13 @@ def start(*, data_dir: Path, port: int = 9092, timeout: float = START_TIMEOUT) -
         state = load_state(layout)
         pid = running_pid(layout)
         if pid is not None:
-            running_port = int(str(state.get("port", port)))
+            running_port = int(str(state.get("port", port or DEFAULT_PORT)))
+            if port is not None and port != running_port:
+                raise LocalKafkaError(
+                    f"the Kafka of {layout.data_dir} already runs (pid {pid}) on port "
+                    f"{running_port}, not on port {port}; use port {running_port}, or stop it "
+                    f"first with `ledgerlink kafka stop --data-dir {layout.data_dir}`"
+                )
             answered_id = _wait_for_running(pid, running_port, layout, timeout)
             return KafkaStatus(
                 bootstrap_servers=f"{HOST}:{running_port}",
@@ -81,6 +93,7 @@ def start(*, data_dir: Path, port: int = 9092, timeout: float = START_TIMEOUT) -
                 cluster_id=answered_id,
             )
 
+        port = DEFAULT_PORT if port is None else port
         java = find_java()
         controller_port = state.get("controller_port")
         if not isinstance(controller_port, int):

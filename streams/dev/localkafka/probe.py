@@ -7,7 +7,7 @@ import struct
 
 from streams.dev.localkafka.ports import HOST
 
-__all__ = ["probe_broker"]
+__all__ = ["bootstrap_answers", "probe_broker"]
 
 
 def _kafka_request(sock: socket.socket, api_key: int, version: int, body: bytes) -> bytes:
@@ -67,3 +67,21 @@ def probe_broker(port: int, *, host: str = HOST, timeout: float = 2.0) -> str | 
     if id_len < 0:
         return None
     return metadata[offset + 2 : offset + 2 + id_len].decode()
+
+
+def bootstrap_answers(bootstrap: str, *, timeout: float = 2.0) -> bool:
+    """Whether any broker of a ``host:port[,host:port…]`` list answers clients now.
+
+    Speaks plaintext Kafka, as the local broker does; a TLS or SASL listener counts as
+    not answering.
+    """
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not port.isdigit():
+            continue
+        try:
+            probe_broker(int(port), host=host.strip("[]") or HOST, timeout=timeout)
+        except (OSError, struct.error, ValueError):
+            continue
+        return True
+    return False

@@ -1,14 +1,20 @@
 """Every simulator response body the connector uses validates against the official schema.
 
 The schema is `poweroffice-go-v2.openapi.yaml` in the `shared/specs` folder beside the
-checkout; the tests are skipped when it is absent. Bodies are checked as OpenAPI 3.0
-(`nullable`, `readOnly`, `format`) with `$ref`s resolved inside the document.
+checkout; the tests are skipped when it (or a validator package) is absent, except under
+``CI=true``, where they fail, so CI never passes by checking nothing. Bodies are checked as
+OpenAPI 3.0 (`nullable`, `readOnly`, `format`) with `$ref`s resolved inside the document.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -45,11 +51,25 @@ NEW: dict[Resource, dict[str, Any]] = {
 }
 
 
+def _unavailable(reason: str) -> NoReturn:
+    """Skip on a developer's machine; fail under CI, where a skip would hide the gap."""
+    if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+        pytest.fail(f"{reason} (CI=true: failing rather than skipping)", pytrace=False)
+    pytest.skip(reason)
+
+
+def _require(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        _unavailable(f"{module} is not installed (pip install -e '.[dev]')")
+
+
 @pytest.fixture(scope="module")
 def spec() -> dict[str, Any]:
     if not SPEC.is_file():
-        pytest.skip(f"the PowerOffice Go OpenAPI schema is not at {SPEC}")
-    yaml = pytest.importorskip("yaml")
+        _unavailable(f"the PowerOffice Go OpenAPI schema is not at {SPEC.resolve()}")
+    yaml = _require("yaml")
     with SPEC.open("rb") as handle:
         document: dict[str, Any] = yaml.load(handle, Loader=yaml.CSafeLoader)
     return document
@@ -57,8 +77,8 @@ def spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def validate(spec: dict[str, Any]):
-    openapi_schema_validator = pytest.importorskip("openapi_schema_validator")
-    referencing = pytest.importorskip("referencing")
+    openapi_schema_validator = _require("openapi_schema_validator")
+    referencing = _require("referencing")
     from referencing.jsonschema import DRAFT4
 
     registry = referencing.Registry().with_resource(
@@ -176,3 +196,36 @@ async def test_conflict_problem_details_match_the_schema(sim, validate) -> None:
 async def test_the_schema_check_itself_rejects_a_wrong_body(validate) -> None:
     with pytest.raises(AssertionError, match="Additional properties"):
         validate([{"Id": 1, "Salary": 10}], "/Employees", "get", "200", "EmployeeDto")
+
+
+def test_a_missing_schema_fails_under_ci_instead_of_skipping(tmp_path: Path) -> None:
+    """A checkout with no ``../shared/specs`` beside it must not pass CI by skipping."""
+    root = Path(__file__).resolve().parents[3]
+    checkout = tmp_path / "checkout"  # nothing at tmp_path / "shared" / "specs"
+    shutil.copytree(
+        root / "tests", checkout / "tests", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(root / "pyproject.toml", checkout)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(Path(__file__).relative_to(root)),
+            "-k",
+            "not missing_schema",
+        ],
+        cwd=checkout,
+        env={**os.environ, "CI": "true", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "skipped" not in summary, result.stdout
+    assert "schema is not at" in result.stdout

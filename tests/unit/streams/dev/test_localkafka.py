@@ -10,6 +10,7 @@ import socket
 import stat
 import struct
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,6 +119,69 @@ def test_start_without_java_fails_before_anything_runs(
     with pytest.raises(LocalKafkaError, match=r"Java 17\+ is needed"):
         localkafka.start(data_dir=tmp_path / "kafka", port=localkafka.find_free_port())
     assert not (tmp_path / "kafka" / "kafka.pid").exists()
+
+
+@pytest.fixture
+def running_stand_in(tmp_path: Path) -> Iterator[BrokerLayout]:
+    """A process the data directory's pid file names, looking like its broker, on 19092."""
+    layout = BrokerLayout.of(tmp_path / "kafka")
+    layout.data_dir.mkdir()
+    localkafka.config.save_state(
+        layout, {"cluster_id": "x", "controller_port": 19093, "port": 19092}
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(120)", "kafka.Kafka",
+         str(layout.properties_file)]
+    )  # fmt: skip
+    layout.pid_file.write_text(f"{process.pid}\n")
+    try:
+        yield layout
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_start_on_another_port_than_the_running_broker_is_refused(
+    running_stand_in: BrokerLayout,
+) -> None:
+    with pytest.raises(LocalKafkaError) as refused:
+        localkafka.start(data_dir=running_stand_in.data_dir, port=39094, timeout=1)
+    message = str(refused.value)
+    assert "runs" in message
+    assert "on port 19092, not on port 39094" in message
+    assert f"ledgerlink kafka stop --data-dir {running_stand_in.data_dir}" in message
+    assert running_stand_in.pid_file.exists()
+
+
+# --- the lock that refuses rather than waits --------------------------------------------
+
+
+def test_a_held_lock_is_refused_at_once_and_names_its_holder(tmp_path: Path) -> None:
+    lock_file = tmp_path / "demo.lock"
+    with localkafka.lock.locked_or_none(lock_file) as held:
+        assert held is not None
+        with localkafka.lock.locked_or_none(lock_file) as again:
+            assert again is None
+        assert localkafka.lock.holder_pid(lock_file) == os.getpid()
+    with localkafka.lock.locked_or_none(lock_file) as after:
+        assert after is not None
+
+
+def test_a_lock_passed_to_a_child_outlives_its_holder(tmp_path: Path) -> None:
+    lock_file = tmp_path / "demo.lock"
+    with localkafka.lock.locked_or_none(lock_file) as held:
+        assert held is not None
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(120)"], pass_fds=(held,)
+        )
+    try:
+        with localkafka.lock.locked_or_none(lock_file) as taken:
+            assert taken is None
+    finally:
+        child.kill()
+        child.wait()
+    with localkafka.lock.locked_or_none(lock_file) as free:
+        assert free is not None
 
 
 # --- jars ------------------------------------------------------------------------------
@@ -283,7 +347,8 @@ def fake_broker(*responses: bytes) -> Iterator[int]:
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        thread = threading.Thread(target=serve_once, args=(listener, list(responses)))
+        # A daemon: a test that fails before connecting must not hang the session at exit.
+        thread = threading.Thread(target=serve_once, args=(listener, list(responses)), daemon=True)
         thread.start()
         try:
             yield int(listener.getsockname()[1])
@@ -321,6 +386,19 @@ def test_probe_rejects_a_broker_that_lists_no_brokers_yet() -> None:
 def test_probe_rejects_a_broker_without_metadata_v8() -> None:
     with fake_broker(api_versions((3, 0, 7))) as port, pytest.raises(OSError, match="Metadata v8"):
         localkafka.probe_broker(port)
+
+
+def test_a_bootstrap_list_answers_when_any_of_its_brokers_does() -> None:
+    closed = localkafka.find_free_port()
+    versions = api_versions((3, 0, 13), (18, 0, 4))
+    with fake_broker(versions, metadata(1, "c")) as port:
+        assert localkafka.bootstrap_answers(f"127.0.0.1:{closed}, 127.0.0.1:{port}")
+
+
+def test_a_bootstrap_list_without_a_broker_does_not_answer() -> None:
+    closed = localkafka.find_free_port()
+    assert not localkafka.bootstrap_answers(f"127.0.0.1:{closed}")
+    assert not localkafka.bootstrap_answers("no-port-here")
 
 
 def test_probe_of_a_closed_port_is_refused() -> None:

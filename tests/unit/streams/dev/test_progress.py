@@ -192,3 +192,22 @@ def test_display_prints_plain_lines_every_few_seconds_off_a_terminal():
 def test_pending_names_the_flows_still_waiting():
     assert format_pending(STATUS) == "company 1, contact_person 5, employee 3"
     assert format_pending({"flows": {"employee": {"linked": 3, "pending": 0}}}) == "nothing"
+
+
+def test_a_worker_that_cannot_reach_its_broker_is_never_converged():
+    status = {**STATUS, "converged": True, "broker": {"reachable": False}}
+    progress = progress_from_status(status)
+    assert not progress.converged
+    assert format_progress(progress, TOTALS, 1.0).startswith("Kafka unreachable…")
+
+
+def test_a_failing_broker_probe_is_never_converged():
+    progress = progress_from_status({**STATUS, "converged": True}, broker_answers=False)
+    assert not progress.converged
+    assert "synced" not in format_progress(progress, TOTALS, 1.0)
+
+
+def test_a_reachable_broker_lets_convergence_through():
+    status = {**STATUS, "converged": True, "broker": {"reachable": True}}
+    assert progress_from_status(status).converged
+    assert progress_from_status({**STATUS, "converged": True}).converged
