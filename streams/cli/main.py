@@ -66,11 +66,14 @@ def _simulator(args: argparse.Namespace) -> int:
 
 
 def _poll(args: argparse.Namespace) -> int:
+    from streams import kafka_backoff
     from streams.agents.poll_loop import SYSTEMS, run_polling
     from streams.config import load_settings
 
     settings = load_settings()
     systems = [args.system] if args.system else list(SYSTEMS)
+    # aiokafka's producer would spin on a failed metadata update while the broker is away.
+    kafka_backoff.install()
     results = asyncio.run(
         run_polling(settings, once=args.once, systems=systems, page_size=args.page_size)
     )
