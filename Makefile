@@ -4,8 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# A new user sees no pip notices (a newer pip exists, running as root); errors still show.
-PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore $(BIN)/pip
+# A new user sees no pip notices (a newer pip exists, running as root) and not setuptools'
+# boxed note on editable installs; errors and other warnings still show.
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
+	PYTHONWARNINGS=ignore:::setuptools.command.editable_wheel $(BIN)/pip
 
 .PHONY: demo test lint unit install
 

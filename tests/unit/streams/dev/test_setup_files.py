@@ -44,6 +44,8 @@ def test_installs_silence_pips_notices_but_not_its_errors(tmp_path: Path):
     for line in installs:
         assert "PIP_DISABLE_PIP_VERSION_CHECK=1" in line
         assert "PIP_ROOT_USER_ACTION=ignore" in line
+        # setuptools' boxed note on editable installs, and nothing else, is silenced
+        assert "PYTHONWARNINGS=ignore:::setuptools.command.editable_wheel" in line
         assert " -qq" not in line  # one -q: progress hidden, warnings and errors shown
         assert "2>" not in line
         assert "/dev/null" not in line
