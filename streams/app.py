@@ -57,7 +57,7 @@ def build_app(settings: Settings) -> Topology:
         topic_partitions=partitions,
         topic_replication_factor=settings.replication_factor,
         web_enabled=True,
-        web_bind="127.0.0.1",
+        web_bind=settings.web_bind,
         web_port=settings.web_port,
         web_host="127.0.0.1",
         broker_commit_interval=1.0,

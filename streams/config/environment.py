@@ -92,6 +92,14 @@ def _bootstrap(env: Mapping[str, str]) -> str:
     return value
 
 
+def _bind_address(env: Mapping[str, str]) -> str:
+    name = "LEDGERLINK_WEB_BIND"
+    value = (env.get(name) or "").strip() or "127.0.0.1"
+    if not all(c.isalnum() or c in ".:-_" for c in value):
+        raise ConfigError(name, f"expected an address such as 127.0.0.1 or 0.0.0.0, got {value!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -157,5 +165,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),
         reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
+        web_bind=_bind_address(env),
         create_timeout=_number(env, "LEDGERLINK_CREATE_TIMEOUT", 60.0, minimum=1.0),
     )

@@ -119,6 +119,7 @@ class Settings:
     poll_interval: float
     reconcile_interval: float
     web_port: int
+    web_bind: str = "127.0.0.1"  # the address the web port listens on (0.0.0.0 in a container)
     create_timeout: float = 60.0  # seconds a link may stay `creating` before it is driven again
 
     @property

@@ -92,3 +92,14 @@ def test_secrets_never_show_in_the_repr():
     assert "live_supersecret" not in shown
     assert "client-secret-1" not in shown
     assert settings.chargebee.api_key.reveal() == "live_supersecret"
+
+
+def test_the_web_port_listens_on_loopback_unless_told_otherwise():
+    assert load_settings({}).web_bind == "127.0.0.1"
+    assert load_settings({"LEDGERLINK_WEB_BIND": "  "}).web_bind == "127.0.0.1"
+    assert load_settings({"LEDGERLINK_WEB_BIND": "0.0.0.0"}).web_bind == "0.0.0.0"
+
+
+def test_a_malformed_bind_address_names_the_variable():
+    with pytest.raises(ConfigError, match="LEDGERLINK_WEB_BIND"):
+        load_settings({"LEDGERLINK_WEB_BIND": "0.0.0.0; rm -rf /"})
