@@ -29,6 +29,7 @@ class Topology:
     topics: dict[str, Any]  # topic name → Faust topic
     links: Any  # Faust table: str → JSON object
     reports: Any
+    parked: Any  # commands waiting for their target (streams.sync.parking)
 
 
 class FaustOutbox:
@@ -81,4 +82,9 @@ def build_app(settings: Settings) -> Topology:
     reports = app.Table(
         "reports", partitions=partitions, key_type=str, options={"driver": "rocksdict"}
     )
-    return Topology(app=app, names=names, topics=topics, links=links, reports=reports)
+    parked = app.Table(
+        "parked", partitions=partitions, key_type=str, options={"driver": "rocksdict"}
+    )
+    return Topology(
+        app=app, names=names, topics=topics, links=links, reports=reports, parked=parked
+    )

@@ -55,6 +55,12 @@ def chargebee_client(
     )
 
 
+#: The worker's clients give up after a few quick tries: a write that still fails is
+#: parked and retried later with growing delays, and a poll is retried at the next cycle.
+#: Retrying longer in place would hold up every other connection on the partition.
+WORKER_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=2.0)
+
+
 class ConnectionClients:
     """The API clients of one connection, made in the worker's event loop on first use."""
 
@@ -66,13 +72,13 @@ class ConnectionClients:
     @property
     def poweroffice(self) -> PowerOfficeClient:
         if self._poweroffice is None:
-            self._poweroffice = poweroffice_client(self.settings.poweroffice)
+            self._poweroffice = poweroffice_client(self.settings.poweroffice, retry=WORKER_RETRY)
         return self._poweroffice
 
     @property
     def chargebee(self) -> ChargebeeClient:
         if self._chargebee is None:
-            self._chargebee = chargebee_client(self.settings.chargebee)
+            self._chargebee = chargebee_client(self.settings.chargebee, retry=WORKER_RETRY)
         return self._chargebee
 
     async def aclose(self) -> None:

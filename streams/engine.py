@@ -16,9 +16,11 @@ from connectors.polling.cursor_store import CursorStore
 from connectors.poweroffice.deletions import DeletionWatch
 from mappings import Flow, load_flows
 from streams.agents.backlog import CommandBacklog
+from streams.agents.breakers import Breakers
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
 from streams.agents.poll_loop import ConnectionPoll, PollLoop, TrackingPublisher, connection_sources
+from streams.agents.retry_agent import RetryAgent, wake_up
 from streams.agents.sink_agent import SinkAgent
 from streams.agents.sinks import Sinks
 from streams.app import FaustOutbox, build_app
@@ -27,6 +29,7 @@ from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
+from streams.sync.parking import ParkingLot, parked_key
 from streams.sync.reports import ReportBook
 from streams.sync.stuck import creates_to_redrive
 from streams.web import add_pages
@@ -83,6 +86,8 @@ def build_engine(
         clock_ms=now_ms,
     )
     app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
+    breakers = Breakers()
+    sink_agents: dict[str, SinkAgent] = {}
     for system in ("chargebee", "poweroffice"):
         sink = SinkAgent(
             system=system,
@@ -94,10 +99,37 @@ def build_engine(
             topics=names,
             runtime=runtime,
             clock_ms=now_ms,
+            parked=topology.parked,
+            locks=locks,
+            breakers=breakers,
+            give_up_ms=int(settings.retry_give_up * 1000),
         )
+        sink_agents[system] = sink
         app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
             sink.run
         )
+    retry = RetryAgent(sinks=sink_agents, runtime=runtime)
+    app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
+    parking = ParkingLot(topology.parked)
+    woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
+
+    async def wake_parked() -> None:
+        now = now_ms()
+        for parked in parking.entries():
+            if parked.next_attempt_ms > now:
+                continue
+            key = parked_key(parked.connection, parked.target, parked.left_key)
+            due, at = woken.get(key, (0, 0))
+            if due == parked.next_attempt_ms and now - at < 30_000:
+                continue  # its wake-up is on its way
+            woken[key] = (parked.next_attempt_ms, now)
+            await outbox.send(
+                names.upserts_retry,
+                parked.connection.encode(),
+                wake_up(parked.connection, parked.target, parked.left_key),
+            )
+
+    app.timer(1.0, name="ledgerlink.wake_parked")(wake_parked)
 
     async def poll() -> None:
         deletions = {
@@ -183,6 +215,7 @@ def build_engine(
         flow_names=flow_map,
         links=links,
         reports=reports,
+        parking=parking,
         runtime=runtime,
     )
     return engine

@@ -156,10 +156,23 @@ def describe_failure(
     if isinstance(exc, AuthenticationError) or exc.status in (401, 403):
         return _prefix(connection) + _refused(connection, system, step, exc)
     if isinstance(exc, TransientApiError):
-        if exc.status is None:
+        if exc.status is None and _could_not_connect(exc):
             return _prefix(connection) + _unreachable(connection, system, step, exc)
-        return None
+        return None  # it answered, or was reached but slow: the pollers and sinks retry
     return _prefix(connection) + _answered(connection, system, step, exc)
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """Whether no connection was made at all (refused, no route, no such host, connect
+    timeout), as opposed to a service that was reached but answered slowly."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, httpx.ConnectError | httpx.ConnectTimeout):
+            return True
+        if isinstance(seen, httpx.TimeoutException | httpx.RemoteProtocolError):
+            return False
+        seen = seen.__cause__ or seen.__context__
+    return True  # no cause to tell by: say what to check rather than start blind
 
 
 def explain(settings: Settings, exc: ApiError) -> StartupError:

@@ -23,6 +23,7 @@ def status_view(
     conflicts: int,
     runtime: Runtime,
     broker: Mapping[str, Any] | None = None,
+    parked: int = 0,
 ) -> dict[str, Any]:
     """``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this
     worker sees can be called converged."""
@@ -46,7 +47,13 @@ def status_view(
     items = list(actions)
     open_items = [a for a in items if not a.resolved]
     reachable = broker is None or bool(broker.get("reachable"))
-    converged = reachable and runtime.idle_cycles >= 1 and runtime.caught_up() and creating == 0
+    converged = (
+        reachable
+        and runtime.idle_cycles >= 1
+        and runtime.caught_up()
+        and creating == 0
+        and parked == 0
+    )
     return {
         "connection": connection,
         "converged": converged,
@@ -58,6 +65,7 @@ def status_view(
         },
         "poll_cycles": runtime.cycles,
         "dead_letters": dead_letters,
+        "parked": parked,
         "conflicts": conflicts,
         "actions": {"open": len(open_items), "resolved": len(items) - len(open_items)},
         "action_items": [

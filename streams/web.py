@@ -16,6 +16,7 @@ from streams.broker_health import BrokerHealth
 from streams.runtime import Runtime
 from streams.status import links_view, status_view
 from streams.sync.links import LinkTable
+from streams.sync.parking import ParkingLot
 from streams.sync.reports import ReportBook
 
 __all__ = ["add_pages"]
@@ -29,6 +30,7 @@ def add_pages(
     flow_names: Collection[str],
     links: LinkTable,
     reports: ReportBook,
+    parking: ParkingLot,
     runtime: Runtime,
 ) -> None:
     def connection_of(web: Any, request: Any) -> tuple[str | None, Any]:
@@ -55,6 +57,7 @@ def add_pages(
                 dead_letters=len(reports.entries(conn, "dead-letter")),
                 conflicts=len(reports.entries(conn, "conflict")),
                 runtime=runtime,
+                parked=parking.count(conn),
                 broker=broker.snapshot() if broker is not None else None,
             )
         )

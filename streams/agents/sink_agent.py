@@ -2,26 +2,33 @@
 
 A thin loop around `streams.agents.sinks.Sinks`. Every command is checked at the edge
 (`streams.sync.validation.refuse_upsert`); one that does not decode, or that this worker
-must not carry out, becomes a dead letter with its reason and the agent goes on. A
-write that fails for now (5xx, timeouts, 429, a key being rotated) is retried with
-growing delays until it goes through: a command is never dropped. A write the target
-refuses for good becomes a dead letter. Every skipped command is logged with its reason.
+must not carry out, becomes a dead letter with its reason and the agent goes on.
+
+A write that fails for now (5xx, timeouts, 429, a key being rotated) is not retried in
+place, where it would hold up every other connection on the partition: the command is
+parked (`streams.sync.parking`), later commands for the same record queue behind it, and
+while the target is known to fail (`Breakers`) the connection's other commands for it
+are parked without a call. The retry agent tries parked records again after growing
+delays; past the give-up time they become dead letters. A write the target refuses for
+good becomes a dead letter at once. Every skipped command is logged with its reason.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import replace
 from typing import Any, Protocol
 
 from connectors.exceptions import AuthenticationError, PermanentApiError, TransientApiError
 from mappings import Flow
-from streams.agents.plumbing import Outbox, Received, refusal
+from streams.agents.breakers import Breakers
+from streams.agents.plumbing import ConnectionLocks, Outbox, Received, refusal
 from streams.agents.sinks import ChargebeeWriter, PowerOfficeWriter, SinkResult, Sinks
 from streams.config.topics import TopicNames
 from streams.runtime import Runtime
-from streams.sync.messages import MessageError, Upsert
+from streams.sync.messages import DeadLetter, MessageError, Upsert
+from streams.sync.parking import Parked, ParkingLot, first_parking
 from streams.sync.validation import refuse_upsert
 
 __all__ = ["SinkAgent", "WriterSource"]
@@ -50,7 +57,10 @@ class SinkAgent:
         topics: TopicNames,
         runtime: Runtime,
         clock_ms: Callable[[], int],
-        retry_cap: float = 30.0,
+        parked: MutableMapping[str, Any],
+        locks: ConnectionLocks,
+        breakers: Breakers,
+        give_up_ms: int = 24 * 3600 * 1000,
     ) -> None:
         self.system = system
         self.sinks = sinks
@@ -61,7 +71,10 @@ class SinkAgent:
         self.topics = topics
         self.runtime = runtime
         self.clock_ms = clock_ms
-        self.retry_cap = retry_cap
+        self.lot = ParkingLot(parked)
+        self.locks = locks
+        self.breakers = breakers
+        self.give_up_ms = give_up_ms
 
     async def run(self, stream: Any) -> None:
         """The Faust agent: carry out every command of the stream in order."""
@@ -80,12 +93,128 @@ class SinkAgent:
         if problem is not None:
             await self._dead_letter(received, problem, upsert=upsert)
             return
+        await self.apply(upsert)
+        self.runtime.record_done(received.topic, received.partition, received.offset)
+
+    async def apply(self, upsert: Upsert) -> None:
+        """Write now, or park: behind this record's parked commands, or because the
+        target is known to be failing, or because this write failed for now."""
+        now = self.clock_ms()
+        async with self.locks.lock(upsert.connection):
+            parked = self.lot.get(upsert.connection, upsert.target, upsert.left_key)
+            if parked is not None:
+                self.lot.put(parked.queued(upsert))
+                log.info(
+                    "%s: %s command parked behind %d earlier one(s)",
+                    upsert.left_key,
+                    upsert.target,
+                    len(parked.commands),
+                )
+                return
+            until = self.breakers.open_until(upsert.connection, upsert.target, now_ms=now)
+            if until is not None:
+                reason = self.breakers.reason(upsert.connection, upsert.target)
+                self.lot.put(
+                    replace(
+                        first_parking(upsert, now_ms=now, reason=reason, failed=False),
+                        next_attempt_ms=until,
+                    )
+                )
+                log.info("%s: %s command parked: %s", upsert.left_key, upsert.target, reason)
+                return
+        failure = await self._attempt(upsert)
+        if failure is None:
+            return
+        async with self.locks.lock(upsert.connection):
+            parked = first_parking(upsert, now_ms=self.clock_ms(), reason=failure, failed=True)
+            self.lot.put(parked)
+            self.breakers.trip(
+                upsert.connection, upsert.target, until_ms=parked.next_attempt_ms, reason=failure
+            )
+        log.warning(
+            "%s: %s command parked, retrying in %.0f s: %s",
+            upsert.left_key,
+            upsert.target,
+            (parked.next_attempt_ms - parked.first_failed_ms) / 1000,
+            failure,
+        )
+
+    async def retry(self, connection: str, left_key: str) -> None:
+        """Try a record's parked commands again, oldest first, if they are due."""
+        target = self.system
+        async with self.locks.lock(connection):
+            parked = self.lot.get(connection, target, left_key)
+        if parked is None or parked.next_attempt_ms > self.clock_ms():
+            return
+        while parked is not None and parked.commands:
+            upsert = parked.first
+            failure = await self._attempt(upsert)
+            now = self.clock_ms()
+            async with self.locks.lock(connection):
+                fresh = self.lot.get(connection, target, left_key)
+                if fresh is None or not fresh.commands or fresh.commands[0] != upsert.to_json():
+                    return  # someone else moved this record's queue on
+                if failure is None:
+                    self.breakers.close(connection, target)
+                    parked = fresh.without_first()
+                    self.lot.put(parked)
+                    continue
+                parked = fresh.failed(now_ms=now, reason=failure)
+                if not parked.given_up(now_ms=now, give_up_ms=self.give_up_ms):
+                    self.lot.put(parked)
+                    self.breakers.trip(
+                        connection, target, until_ms=parked.next_attempt_ms, reason=failure
+                    )
+                    log.warning(
+                        "%s: %s still failing after %d attempt(s): %s",
+                        left_key,
+                        target,
+                        parked.attempts,
+                        failure,
+                    )
+                    return
+                self.lot.put(replace(parked, commands=()))
+            await self._give_up(parked)
+            return
+
+    async def _give_up(self, parked: Parked) -> None:
+        seconds = (self.clock_ms() - parked.first_failed_ms) / 1000
+        reason = f"gave up after {parked.attempts} attempt(s) over {seconds:.0f} s: {parked.reason}"
+        for raw in parked.commands:
+            upsert = Upsert.from_json(raw)
+            await self.sinks.note_dead_letter(upsert, reason)
+            letter = DeadLetter(
+                connection=upsert.connection,
+                reason=reason,
+                flow=upsert.flow,
+                record_key=upsert.left_key,
+                event={"upsert": raw},
+                at_ms=self.clock_ms(),
+            )
+            await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
+        log.warning("%s: %s", parked.left_key, reason)
+
+    async def _attempt(self, upsert: Upsert) -> str | None:
+        """Write once (the client retries quickly inside); the reason when it failed for
+        now. A write refused for good becomes a dead letter."""
         try:
-            result = await self._until_done(upsert)
+            result = await self._write(upsert)
+        except (TransientApiError, AuthenticationError) as exc:
+            return f"{upsert.target} failed for now: {exc}"
         except PermanentApiError as exc:
             reason = f"{upsert.target} refused the write: {exc}"
-            await self._dead_letter(received, reason, upsert=upsert)
-            return
+            await self.sinks.note_dead_letter(upsert, reason)
+            letter = DeadLetter(
+                connection=upsert.connection,
+                reason=reason,
+                flow=upsert.flow,
+                record_key=upsert.left_key,
+                event={"upsert": upsert.to_json()},
+                at_ms=self.clock_ms(),
+            )
+            log.warning("dead letter %s: %s", upsert.left_key, reason)
+            await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
+            return None
         await self._publish(upsert, result)
         if result.skipped:
             log.info("%s: %s command skipped: %s", upsert.left_key, upsert.target, result.skipped)
@@ -96,29 +225,12 @@ class SinkAgent:
                 ", ".join(result.plan.write) if result.plan else "",
                 upsert.target,
             )
-        self.runtime.record_done(received.topic, received.partition, received.offset)
+        return None
 
     async def _write(self, upsert: Upsert) -> SinkResult:
         if upsert.target == "chargebee":
             return await self.sinks.to_chargebee(upsert, self.writers.chargebee(upsert.connection))
         return await self.sinks.to_poweroffice(upsert, self.writers.poweroffice(upsert.connection))
-
-    async def _until_done(self, upsert: Upsert) -> SinkResult:
-        """Retry through failures that can pass (a key being rotated is one of them)."""
-        delay = 1.0
-        while True:
-            try:
-                return await self._write(upsert)
-            except (TransientApiError, AuthenticationError) as exc:
-                log.warning(
-                    "%s write for %s failed (%s); retrying in %.0fs",
-                    upsert.target,
-                    upsert.left_key,
-                    exc,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(self.retry_cap, delay * 2)
 
     async def _publish(self, upsert: Upsert, result: SinkResult) -> None:
         if result.counter is not None:

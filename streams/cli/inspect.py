@@ -124,7 +124,8 @@ def format_status(status: dict[str, object]) -> str:
     actions = status.get("actions") or {}
     assert isinstance(actions, dict)
     lines.append(
-        f"dead letters {status.get('dead_letters')}   conflicts {status.get('conflicts')}   "
+        f"dead letters {status.get('dead_letters')}   parked {status.get('parked', 0)}   "
+        f"conflicts {status.get('conflicts')}   "
         f"action items open {actions.get('open')} resolved {actions.get('resolved')}"
     )
     items = status.get("action_items") or []

@@ -166,5 +166,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reconcile_interval=_number(env, "LEDGERLINK_RECONCILE_INTERVAL", 600.0, minimum=0.0),
         web_port=_port(env, "LEDGERLINK_WEB_PORT", 6066),
         web_bind=_bind_address(env),
+        retry_give_up=_number(env, "LEDGERLINK_RETRY_GIVE_UP", 86_400.0, minimum=1.0),
         create_timeout=_number(env, "LEDGERLINK_CREATE_TIMEOUT", 60.0, minimum=1.0),
     )

@@ -120,6 +120,7 @@ class Settings:
     reconcile_interval: float
     web_port: int
     web_bind: str = "127.0.0.1"  # the address the web port listens on (0.0.0.0 in a container)
+    retry_give_up: float = 86_400.0  # seconds a parked command is retried before it is dead
     create_timeout: float = 60.0  # seconds a link may stay `creating` before it is driven again
 
     @property

@@ -24,6 +24,11 @@ class TopicNames:
         return f"{self.prefix}upserts.poweroffice"
 
     @property
+    def upserts_retry(self) -> str:
+        """Wake-ups for parked commands (`streams.agents.retry_agent`)."""
+        return f"{self.prefix}upserts.retry"
+
+    @property
     def deadletters(self) -> str:
         return f"{self.prefix}deadletters"
 
@@ -42,6 +47,7 @@ class TopicNames:
             self.changes,
             self.upserts_chargebee,
             self.upserts_poweroffice,
+            self.upserts_retry,
             self.deadletters,
             self.actions,
         )

@@ -60,6 +60,13 @@ class Upsert:
     def to_bytes(self) -> bytes:
         return orjson.dumps(asdict(self))
 
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Upsert:
+        return cls(**data)
+
     @classmethod
     def from_bytes(cls, data: bytes) -> Upsert:
         try:

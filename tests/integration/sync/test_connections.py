@@ -497,3 +497,45 @@ async def test_a_connections_file_naming_an_unset_variable_stops_the_worker(
     assert "FJORD_CHARGEBEE_API_KEY" in output, f"the message does not name the variable; {details}"
     leaked = [name for name, value in secrets.items() if value in output]
     assert not leaked, f"the output shows the values of {leaked}; {details}"
+
+
+async def set_faults(root_url: str, faults: Mapping[str, Any]) -> None:
+    async with httpx.AsyncClient(base_url=root_url) as admin:
+        (await admin.post("/_sim/faults", json=dict(faults))).raise_for_status()
+
+
+async def test_one_sites_outage_does_not_stall_the_other_and_it_catches_up_after(
+    harness: ConnectionsHarness,
+):
+    """Issue 7, isolation: acme's Chargebee answers 503 to everything; fjord's new
+    employees still reach fjord's site, acme's commands are parked (not retried in
+    place), and once acme's site is back it catches up with no duplicate."""
+    acme, fjord = harness.companies["acme"], harness.companies["fjord"]
+    await harness.start_worker()
+    await harness.wait_all_converged(within=90)
+    await set_faults(acme.cb.root_url, {"error_rate": 1.0, "status": 503})
+
+    for n in range(3):
+        acme.employees.append(acme.po_store.add_employee(**person(100 + n, "acme.no")))
+        fjord.employees.append(fjord.po_store.add_employee(**person(200 + n, "fjord.no")))
+    started = time.monotonic()
+    deadline = started + 60
+    while fjord.cb_store.customer_count(include_deleted=True) < len(fjord.employees):
+        harness.check_alive("while fjord's new employees were on their way")
+        assert time.monotonic() < deadline, (
+            f"fjord's site holds {fjord.cb_store.customer_count(include_deleted=True)} of "
+            f"{len(fjord.employees)} customers 60 s into acme's outage"
+        )
+        await asyncio.sleep(0.2)
+    print(f"fjord's new employees arrived {time.monotonic() - started:.1f} s into acme's outage")
+    while (await harness.status_of("acme"))["parked"] != 3:
+        assert time.monotonic() < deadline, await harness.status_of("acme")
+        await asyncio.sleep(0.2)
+    assert_site_holds_exactly(fjord)
+
+    await set_faults(acme.cb.root_url, {})
+    statuses = await harness.wait_all_converged(within=120)
+    assert statuses["acme"]["parked"] == 0, statuses["acme"]
+    assert_site_holds_exactly(acme)
+    assert_links_are_own(acme, await harness.links_of("acme"))
+    assert_site_holds_exactly(fjord)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from connectors.exceptions import AuthenticationError
+from connectors.exceptions import AuthenticationError, TransientApiError
 from streams.config import load_settings
-from streams.preflight import StartupError, check_connections, explain
+from streams.preflight import StartupError, check_connections, describe_failure, explain
 
 SIM = {
     "POWEROFFICE_BASE_URL": "http://po.test/v2",
@@ -190,3 +190,27 @@ def test_an_auth_error_that_stops_a_running_worker_is_explained_the_same_way():
     explained = explain(load_settings({**SIM, **SECRETS}), error)
     assert str(explained).startswith("the worker stopped: Chargebee refused the API key")
     assert "CHARGEBEE_API_KEY" in str(explained)
+
+
+def _transient(cause: BaseException) -> TransientApiError:
+    try:
+        raise TransientApiError("no answer", system="chargebee") from cause
+    except TransientApiError as exc:
+        return exc
+
+
+@pytest.mark.parametrize(
+    ("cause", "refuses"),
+    [
+        (httpx.ConnectError("refused"), True),
+        (httpx.ConnectTimeout("no route"), True),
+        (httpx.ReadTimeout("slow"), False),
+        (httpx.RemoteProtocolError("dropped"), False),
+    ],
+)
+def test_only_a_service_that_cannot_be_connected_to_stops_the_start(cause, refuses):
+    """A site that is reached but slow (or drops one answer) is one tenant's trouble for
+    the sinks and pollers to retry, not a reason to keep every other tenant waiting."""
+    connection = load_settings({**SIM, **SECRETS}).connections[0]
+    problem = describe_failure(connection, "chargebee", "api", _transient(cause))
+    assert (problem is not None) is refuses

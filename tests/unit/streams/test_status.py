@@ -110,6 +110,21 @@ def test_the_text_status_names_flows_polls_and_actions():
     assert "action: create 'Økonomi'" in text
 
 
+def test_parked_commands_show_in_the_status_and_hold_off_convergence():
+    status = status_view(
+        connection="c",
+        flow_names=["employee"],
+        links=[],
+        actions=[],
+        dead_letters=0,
+        conflicts=0,
+        runtime=idle_runtime(),
+        parked=3,
+    )
+    assert (status["parked"], status["converged"]) == (3, False)
+    assert "parked 3" in format_status(status)
+
+
 def test_the_links_table_masks_emails():
     text = format_links(links_view([link("employee", LinkState.LINKED, 1)]))
     assert "k***@fjord.no" in text

@@ -22,7 +22,8 @@ from connectors.exceptions import (
     TransientApiError,
 )
 from mappings import load_flows
-from streams.agents.plumbing import Received
+from streams.agents.breakers import Breakers
+from streams.agents.plumbing import ConnectionLocks, Received
 from streams.agents.sink_agent import SinkAgent
 from streams.agents.sinks import Sinks
 from streams.config.topics import TopicNames
@@ -31,6 +32,7 @@ from streams.sync.ids import chargebee_customer_id
 from streams.sync.joiner import Joiner
 from streams.sync.links import LinkState, LinkTable
 from streams.sync.messages import Upsert
+from streams.sync.parking import ParkingLot, retry_delay_ms
 from streams.sync.reports import ReportBook
 from tests.unit.streams.agents.fakes import (
     FakeChargebee,
@@ -41,6 +43,7 @@ from tests.unit.streams.agents.fakes import (
 )
 
 CONN = "acme"
+OTHER = "beta"
 RECORD_KEY = "poweroffice:Employee:7"
 FLOWS = load_flows()
 CUSTOMER_ID = chargebee_customer_id(CONN, "Employee", "7")
@@ -103,26 +106,33 @@ class World:
             flows={flow.name: flow for flow in FLOWS},
             links=self.link_table,
             reports=ReportBook(self.reports),
-            clock_ms=lambda: 7_000,
+            clock_ms=lambda: self.now_ms,
         )
+        self.now_ms = 7_000
+        self.parked: dict[str, Any] = {}
+        self.locks = ConnectionLocks()
+        self.breakers = Breakers()
         self.chargebee = FakeChargebee()
         self.poweroffice = FakePowerOffice({7: employee_record()})
         self.writers = FakeWriters(self.chargebee, self.poweroffice)
         self.outbox = FakeOutbox()
         self.runtime = Runtime()
 
-    def agent(self, system: str = "chargebee", *, retry_cap: float = 30.0) -> SinkAgent:
+    def agent(self, system: str = "chargebee", *, give_up_ms: int = 3_600_000) -> SinkAgent:
         return SinkAgent(
             system=system,
             sinks=self.sinks,
             writers=self.writers,
-            served=frozenset({CONN}),
+            served=frozenset({CONN, OTHER}),
             flows={flow.name: flow for flow in FLOWS},
             outbox=self.outbox,
             topics=TopicNames(""),
             runtime=self.runtime,
-            clock_ms=lambda: 7_000,
-            retry_cap=retry_cap,
+            clock_ms=lambda: self.now_ms,
+            parked=self.parked,
+            locks=self.locks,
+            breakers=self.breakers,
+            give_up_ms=give_up_ms,
         )
 
     def join_creates_the_link(self) -> Upsert:
@@ -151,18 +161,6 @@ class World:
 @pytest.fixture
 def world() -> World:
     return World()
-
-
-@pytest.fixture
-def sleeps(monkeypatch) -> list[float]:
-    """The agent's back-off delays, without waiting them."""
-    delays: list[float] = []
-
-    async def no_sleep(delay: float) -> None:
-        delays.append(delay)
-
-    monkeypatch.setattr("streams.agents.sink_agent.asyncio.sleep", no_sleep)
-    return delays
 
 
 # -- refused before any API call -------------------------------------------------------------
@@ -351,43 +349,110 @@ async def test_a_write_refused_for_good_becomes_a_dead_letter(world):
     assert letter["flow"] == "employee"
 
 
-async def test_a_write_refused_for_good_is_not_retried_and_stops_the_create(world, sleeps):
+async def test_a_write_refused_for_good_is_not_retried_and_stops_the_create(world):
     create = world.join_creates_the_link()
     world.chargebee.failures = [ConflictError("in use", system="chargebee", status=409)]
     await world.handle(create.to_bytes(), offset=14)
     assert world.chargebee.calls == ["create_customer"]
-    assert sleeps == []
+    assert world.parked == {}
     assert world.link_state() is LinkState.DEAD_LETTER
     assert world.runtime.done == {("upserts.chargebee", 0): 14}
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        pytest.param(TransientApiError("bad gateway", system="chargebee", status=502), id="5xx"),
-        pytest.param(
-            RateLimitedError("slow down", system="chargebee", retry_after=1.0), id="rate-limit"
-        ),
-        pytest.param(
-            AuthenticationError("key rotated", system="chargebee", status=401), id="key-rotated"
-        ),
-    ],
-)
-async def test_a_write_that_fails_for_now_is_retried_until_written_once(world, sleeps, failure):
+FOR_NOW = [
+    pytest.param(TransientApiError("bad gateway", system="chargebee", status=502), id="5xx"),
+    pytest.param(
+        RateLimitedError("slow down", system="chargebee", retry_after=1.0), id="rate-limit"
+    ),
+    pytest.param(
+        AuthenticationError("key rotated", system="chargebee", status=401), id="key-rotated"
+    ),
+]
+
+
+@pytest.mark.parametrize("failure", FOR_NOW)
+async def test_a_write_that_fails_for_now_is_parked_not_retried_in_place(world, failure):
     create = world.join_creates_the_link()
-    world.chargebee.failures = [failure, failure]
-    await world.handle(create.to_bytes())
-    assert world.chargebee.calls == ["create_customer"] * 3
-    assert world.chargebee.writes == [("create", FIELDS)]
+    world.chargebee.failures = [failure]
+    await world.handle(create.to_bytes(), offset=21)
+    assert world.chargebee.calls == ["create_customer"]
+    assert world.chargebee.writes == []
     assert world.outbox.sent == []
-    assert world.link_state() is LinkState.LINKED
+    assert world.runtime.done == {("upserts.chargebee", 0): 21}
+    parked = ParkingLot(world.parked).get(CONN, "chargebee", RECORD_KEY)
+    assert parked is not None
+    assert parked.commands == (create.to_json(),)
+    assert parked.attempts == 1
+    assert parked.next_attempt_ms == 7_000 + retry_delay_ms(1)
+    assert world.link_state() is LinkState.CREATING
 
 
-async def test_retries_wait_longer_each_time_up_to_the_cap(world, sleeps):
+@pytest.mark.parametrize("failure", FOR_NOW)
+async def test_a_parked_record_is_written_once_when_retried_after_its_delay(world, failure):
     create = world.join_creates_the_link()
-    failure = TransientApiError("timeout", system="chargebee")
-    world.chargebee.failures = [failure] * 4
-    agent = world.agent(retry_cap=3.0)
+    world.chargebee.failures = [failure]
+    agent = world.agent()
     await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
-    assert sleeps == [1.0, 2.0, 3.0, 3.0]
+    await agent.retry(CONN, RECORD_KEY)  # not due yet: nothing happens
+    assert world.chargebee.calls == ["create_customer"]
+    world.now_ms += retry_delay_ms(1)
+    await agent.retry(CONN, RECORD_KEY)
     assert world.chargebee.writes == [("create", FIELDS)]
+    assert world.parked == {}
+    assert world.link_state() is LinkState.LINKED
+    assert world.breakers.open_until(CONN, "chargebee", now_ms=world.now_ms) is None
+
+
+async def test_a_later_command_for_a_parked_record_waits_behind_it_in_order(world):
+    create = world.join_creates_the_link()
+    update = replace(create, create=False, fields={"last_name": "Ny"}, source_event_id="ev-9")
+    world.chargebee.failures = [TransientApiError("down", system="chargebee", status=503)]
+    agent = world.agent()
+    await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
+    world.now_ms += 100_000  # past the breaker: only the queue holds the update back
+    await agent.handle(Received("upserts.chargebee", 0, 10, b"acme", update.to_bytes()))
+    assert world.chargebee.calls == ["create_customer"]
+    parked = ParkingLot(world.parked).get(CONN, "chargebee", RECORD_KEY)
+    assert parked is not None
+    assert parked.commands == (create.to_json(), update.to_json())
+    await agent.retry(CONN, RECORD_KEY)
+    assert world.chargebee.writes == [("create", FIELDS), ("update", {"last_name": "Ny"})]
+    assert world.parked == {}
+
+
+async def test_while_a_target_fails_other_records_of_the_connection_park_without_a_call(world):
+    create = world.join_creates_the_link()
+    other = replace(create, left_key="poweroffice:Employee:8", record_id="ll-x-emp-8")
+    world.chargebee.failures = [TransientApiError("down", system="chargebee", status=503)]
+    agent = world.agent()
+    await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
+    await agent.handle(Received("upserts.chargebee", 0, 10, b"acme", other.to_bytes()))
+    assert world.chargebee.calls == ["create_customer"]
+    assert ParkingLot(world.parked).count(CONN) == 2
+
+
+async def test_another_connection_is_not_held_back_by_a_failing_one(world):
+    create = world.join_creates_the_link()
+    world.chargebee.failures = [TransientApiError("down", system="chargebee", status=503)]
+    agent = world.agent()
+    await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
+    theirs = replace(create, connection=OTHER, record_id="ll-other-emp-7")
+    await agent.handle(Received("upserts.chargebee", 0, 10, OTHER.encode(), theirs.to_bytes()))
+    assert world.chargebee.calls == ["create_customer", "create_customer"]
+    assert world.chargebee.writes == [("create", FIELDS)]
+    assert ParkingLot(world.parked).count(OTHER) == 0
+
+
+async def test_a_record_still_failing_after_the_give_up_time_becomes_a_dead_letter(world):
+    create = world.join_creates_the_link()
+    failure = TransientApiError("down", system="chargebee", status=503)
+    world.chargebee.failures = [failure] * 5
+    agent = world.agent(give_up_ms=60_000)
+    await agent.handle(Received("upserts.chargebee", 0, 9, b"acme", create.to_bytes()))
+    world.now_ms += 61_000
+    await agent.retry(CONN, RECORD_KEY)
+    [letter] = world.dead_letters()
+    assert letter["reason"].startswith("gave up after 2 attempt(s) over 61 s: chargebee failed")
+    assert letter["record_key"] == RECORD_KEY
+    assert world.parked == {}
+    assert world.link_state() is LinkState.DEAD_LETTER

@@ -1,0 +1,51 @@
+"""The retry agent: wake-ups for parked records, one message per record that is due.
+
+The parked commands themselves live in the `parked` table (`streams.sync.parking`); a
+timer sends a small wake-up, keyed by the connection, to `upserts.retry` when a record
+is due, and this agent hands it to the sink of its target, which tries the record's
+commands again in order — while processing a message of the connection's partition, so
+its table writes land where the connection's state lives. A wake-up that is malformed,
+late or doubled is harmless: the table says what is due.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from streams.agents.plumbing import Received
+from streams.agents.sink_agent import SinkAgent
+from streams.runtime import Runtime
+
+__all__ = ["RetryAgent", "wake_up"]
+
+log = logging.getLogger(__name__)
+
+
+def wake_up(connection: str, target: str, left_key: str) -> bytes:
+    return orjson.dumps({"connection": connection, "target": target, "left_key": left_key})
+
+
+class RetryAgent:
+    def __init__(self, *, sinks: Mapping[str, SinkAgent], runtime: Runtime) -> None:
+        self.sinks = sinks
+        self.runtime = runtime
+
+    async def run(self, stream: Any) -> None:
+        async for event in stream.events():
+            await self.handle(Received.of(event.message))
+
+    async def handle(self, received: Received) -> None:
+        try:
+            raw = orjson.loads(received.value)
+            sink = self.sinks[raw["target"]]
+            connection, left_key = str(raw["connection"]), str(raw["left_key"])
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            log.warning("ignoring a malformed wake-up at offset %d: %s", received.offset, exc)
+        else:
+            if connection in sink.served:
+                await sink.retry(connection, left_key)
+        self.runtime.record_done(received.topic, received.partition, received.offset)
