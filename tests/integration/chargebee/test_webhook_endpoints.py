@@ -321,3 +321,56 @@ async def test_an_unreachable_endpoint_does_not_hold_up_requests(sdk, store, sim
     for i in range(5):
         await call(sdk.Customer.create, {"id": f"cus_{i}"})
     assert store.customer_count() == 5
+
+
+async def test_a_retried_event_arrives_after_later_ones(
+    store: ChargebeeStore, serve_receiver, simulator
+):
+    receiver = Receiver(fail_first=1)
+    store.create_webhook_endpoint({"name": "ll", "url": await serve_receiver(receiver)})
+    store.create_customer({"id": "cus_1"})
+    store.update_customer("cus_1", {"first_name": "Kari"})
+    received = await receiver.wait_for(2)
+    assert [event["event_type"] for event in received] == ["customer_changed", "customer_created"]
+
+
+def delivery_tasks() -> list[asyncio.Task[object]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith(("webhooks ", "retry ")) and not task.done()
+    ]
+
+
+async def test_stopping_the_simulator_cancels_pending_deliveries(
+    site: str, store: ChargebeeStore, serve_receiver
+):
+    receiver = Receiver(fail_first=100)
+    app = build_app(site=site, api_key=API_KEY, store=store, webhook_retry_delays=(60,))
+    running = await start_simulator(app)
+    store.create_webhook_endpoint({"name": "ll", "url": await serve_receiver(receiver)})
+    store.create_customer({"id": "cus_1"})
+    for _ in range(100):
+        if receiver.calls:
+            break
+        await asyncio.sleep(0.02)
+    assert delivery_tasks()
+    await running.stop()
+    assert delivery_tasks() == []
+
+
+async def test_reset_forgets_deliveries_and_pending_retries(
+    store: ChargebeeStore, serve_receiver, simulator
+):
+    receiver = Receiver(fail_first=100)
+    store.create_webhook_endpoint({"name": "ll", "url": await serve_receiver(receiver)})
+    store.create_customer({"id": "cus_1"})
+    async with httpx.AsyncClient(base_url=simulator.root_url) as admin:
+        for _ in range(100):
+            if (await admin.get("/_sim/webhook_deliveries")).json()["deliveries"]:
+                break
+            await asyncio.sleep(0.02)
+        await admin.post("/_sim/reset")
+        await asyncio.sleep(0.3)
+        assert (await admin.get("/_sim/webhook_deliveries")).json() == {"deliveries": []}
+    assert delivery_tasks() == []
