@@ -6,7 +6,8 @@ object itself, the same JSON `GET /events/{id}` wraps as ``{"event": ...}``; HTT
 auth when the endpoint has credentials; any non-2xx answer is retried for days; deliveries
 may come twice or out of order. How the simulator does it (its choices, not facts):
 
-- Each endpoint has one queue and one worker, so deliveries to different endpoints run
+- Each endpoint has one queue and at most one worker (it ends when the queue is empty and
+  the next event starts another), so deliveries to different endpoints run
   concurrently and one endpoint gets its events in the order they happened while nothing
   fails. A failed delivery is retried by its own timer *beside* the queue, not in front of
   it, so a retry lands after later events — the disorder Chargebee warns about.
@@ -28,6 +29,7 @@ import asyncio
 import base64
 import json
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -131,7 +133,7 @@ class WebhookDeliverer:
         self._timeout = timeout
         self._clock = clock
         self._session: aiohttp.ClientSession | None = None
-        self._queues: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+        self._queues: dict[str, deque[dict[str, Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._attempts: list[DeliveryAttempt] = []
 
@@ -183,25 +185,28 @@ class WebhookDeliverer:
         if self._session is None:
             return
         for target in wanted_by(self._store.webhook_targets(), str(event["event_type"])):
-            self._queue_of(target.endpoint_id).put_nowait(event)
+            self._enqueue(target.endpoint_id, event)
 
-    def _queue_of(self, endpoint_id: str) -> asyncio.Queue[dict[str, Any]]:
+    def _enqueue(self, endpoint_id: str, event: dict[str, Any]) -> None:
         queue = self._queues.get(endpoint_id)
         if queue is None:
-            queue = asyncio.Queue()
+            queue = deque()
             self._queues[endpoint_id] = queue
             self._spawn(self._drain(endpoint_id, queue), name=f"webhooks {endpoint_id}")
-        return queue
+        queue.append(event)
 
     def _spawn(self, work: Any, *, name: str) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drain(self, endpoint_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        while True:
-            event = await queue.get()
-            await self._attempt(endpoint_id, event, 1)
+    async def _drain(self, endpoint_id: str, queue: deque[dict[str, Any]]) -> None:
+        while queue:
+            await self._attempt(endpoint_id, queue.popleft(), 1)
+        # Nothing waits between the check above and this: the next event starts a new
+        # worker, so an idle or deleted endpoint leaves no task behind.
+        if self._queues.get(endpoint_id) is queue:
+            del self._queues[endpoint_id]
 
     async def _retry_later(
         self, endpoint_id: str, event: dict[str, Any], attempt: int, delay: float

@@ -374,3 +374,34 @@ async def test_reset_forgets_deliveries_and_pending_retries(
         await asyncio.sleep(0.3)
         assert (await admin.get("/_sim/webhook_deliveries")).json() == {"deliveries": []}
     assert delivery_tasks() == []
+
+
+async def settled() -> None:
+    for _ in range(100):
+        if not delivery_tasks():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"deliveries still running: {delivery_tasks()}")
+
+
+async def test_an_idle_endpoint_leaves_no_worker_behind(
+    store: ChargebeeStore, serve_receiver, simulator
+):
+    receiver = Receiver()
+    store.create_webhook_endpoint({"name": "ll", "url": await serve_receiver(receiver)})
+    store.create_customer({"id": "cus_1"})
+    await receiver.wait_for(1)
+    await settled()
+
+
+async def test_a_deleted_endpoint_gets_no_more_events(
+    store: ChargebeeStore, serve_receiver, simulator
+):
+    receiver = Receiver()
+    endpoint = store.create_webhook_endpoint({"name": "ll", "url": await serve_receiver(receiver)})
+    store.create_customer({"id": "cus_1"})
+    await receiver.wait_for(1)
+    store.delete_webhook_endpoint(endpoint["id"])
+    store.update_customer("cus_1", {"first_name": "Kari"})
+    await settled()
+    assert receiver.calls == 1
