@@ -1,11 +1,13 @@
-"""The Chargebee API v2 as ledgerlink uses it: customers and events.
+"""The Chargebee API v2 as ledgerlink uses it: customers, events and webhook endpoints.
 
 `ChargebeeClient` owns the HTTP session of one site. Every request spends a token from the
 site's one budget (`shared_buckets`, shared by every client of the site), goes through
 `send_with_retries` (429 with `Retry-After`, 5xx and dropped connections), and an error
 answer becomes a typed `connectors.exceptions` error in `errors.error_from_response`.
 Creates always carry a ``chargebee-idempotency-key``, which makes them safe to repeat
-after a connection broke mid-request.
+after a connection broke mid-request. Webhook endpoints can be created, listed, retrieved,
+updated and found by URL, so a worker can register its receiver once and reuse it on
+restart; their Basic password goes in as a `Secret` and Chargebee never answers it back.
 """
 
 from __future__ import annotations
@@ -245,6 +247,98 @@ class ChargebeeClient(HttpSession):
             for item in page.items:
                 yield item
 
+    # -- webhook endpoints -----------------------------------------------------------
+
+    async def create_webhook_endpoint(
+        self,
+        name: str,
+        url: str,
+        *,
+        basic_auth: tuple[str, Secret] | None = None,
+        enabled_events: Sequence[str] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Register ``url`` to receive events. ``basic_auth`` is the (user name, password)
+        Chargebee will send; ``enabled_events`` limits the event types (none means all);
+        ``fields`` are the other parameters (``api_version``, ``disabled``,
+        ``primary_url``, ``send_card_resource``, ``chargebee_response_schema_type``).
+        An idempotency key is generated when none is given."""
+        payload: dict[str, Any] = {**(fields or {}), "name": name, "url": url}
+        payload.update(_webhook_extras(basic_auth, enabled_events))
+        body = await self._request(
+            "POST",
+            "/webhook_endpoints",
+            "POST /webhook_endpoints",
+            form=encode_form(payload),
+            idempotency_key=idempotency_key or str(uuid.uuid4()),
+        )
+        endpoint = _unwrap(body, "webhook_endpoint")
+        log.info("chargebee webhook endpoint %s created for %s", endpoint.get("id"), url)
+        return endpoint
+
+    async def update_webhook_endpoint(
+        self,
+        endpoint_id: str,
+        fields: Mapping[str, Any],
+        *,
+        basic_auth: tuple[str, Secret] | None = None,
+        enabled_events: Sequence[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Change the given settings of an endpoint; ``enabled_events`` replaces the list."""
+        payload: dict[str, Any] = dict(fields)
+        payload.update(_webhook_extras(basic_auth, enabled_events))
+        body = await self._request(
+            "POST",
+            f"/webhook_endpoints/{_segment(endpoint_id)}",
+            "POST /webhook_endpoints/{id}",
+            form=encode_form(payload),
+            idempotency_key=idempotency_key,
+        )
+        endpoint = _unwrap(body, "webhook_endpoint")
+        log.info("chargebee webhook endpoint %s updated", endpoint.get("id"))
+        return endpoint
+
+    async def retrieve_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        """One webhook endpoint; `NotFoundError` when there is none."""
+        body = await self._request(
+            "GET",
+            f"/webhook_endpoints/{_segment(endpoint_id)}",
+            "GET /webhook_endpoints/{id}",
+        )
+        return _unwrap(body, "webhook_endpoint")
+
+    async def list_webhook_endpoints_page(
+        self, *, limit: int = 100, offset: str | None = None
+    ) -> Page:
+        """One page of the site's webhook endpoints."""
+        body = await self._request(
+            "GET",
+            "/webhook_endpoints",
+            "GET /webhook_endpoints",
+            params=_list_params(limit, offset),
+        )
+        items = [_unwrap(entry, "webhook_endpoint") for entry in _entries(body)]
+        return Page(items=items, next_offset=next_offset_of(body))
+
+    async def iter_webhook_endpoints(self, *, limit: int = 100) -> AsyncIterator[dict[str, Any]]:
+        """Every webhook endpoint of the site, page after page."""
+        pages = follow_offsets(
+            lambda offset: self.list_webhook_endpoints_page(limit=limit, offset=offset)
+        )
+        async for page in pages:
+            for item in page.items:
+                yield item
+
+    async def find_webhook_endpoint(self, url: str) -> dict[str, Any] | None:
+        """The first endpoint registered for exactly ``url``, or None: what a restart
+        looks for before creating another."""
+        async for endpoint in self.iter_webhook_endpoints():
+            if endpoint.get("url") == url:
+                return endpoint
+        return None
+
     # -- plumbing --------------------------------------------------------------------
 
     async def _request(
@@ -304,6 +398,19 @@ class ChargebeeClient(HttpSession):
         )
         log.warning("chargebee %s failed: %s", describe, _describe_error(error))
         raise error
+
+
+def _webhook_extras(
+    basic_auth: tuple[str, Secret] | None, enabled_events: Sequence[str] | None
+) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    if basic_auth is not None:
+        username, password = basic_auth
+        extras["basic_auth_username"] = username
+        extras["basic_auth_password"] = password.reveal()
+    if enabled_events is not None:
+        extras["enabled_events"] = list(enabled_events)
+    return extras
 
 
 def _list_params(limit: int, offset: str | None) -> list[tuple[str, str]]:

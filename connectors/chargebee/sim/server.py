@@ -1,5 +1,5 @@
-"""A Chargebee API v2 simulator: customers and events over real HTTP, served to our client
-and to the official Chargebee SDK unchanged.
+"""A Chargebee API v2 simulator: customers, events and webhook endpoints over real HTTP,
+served to our client and to the official Chargebee SDK unchanged.
 
 It implements what `reference/chargebee-api.md` states and nothing the real API lacks:
 Basic auth with the API key, form bodies (JSON bodies refused), answers wrapped by resource
@@ -8,6 +8,11 @@ minute answered with 429 and `Retry-After`. Business entities have no API; the w
 that creates and renames them is stood in for by ``/_sim/business_entities`` (design §6),
 which emits the events the real app would. The data lives in a `ChargebeeStore`; the
 choices made where Chargebee's behaviour is undocumented are listed in `store`.
+
+Webhook endpoints have the official SDK's routes (create, retrieve, list, update,
+delete); a `WebhookDeliverer` (`webhooks`) runs from app start-up to clean-up and POSTs
+every event to the endpoints that want it; ``GET /_sim/webhook_deliveries`` (optionally
+``?endpoint_id=``) lists its attempts oldest first.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import asyncio
 import base64
 import binascii
 import hmac
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -33,9 +38,14 @@ from connectors.chargebee.listing import (
     parse_sort,
 )
 from connectors.chargebee.sim.store import ChargebeeStore, StoreError, not_found
+from connectors.chargebee.sim.webhooks import (
+    DEFAULT_RETRY_DELAYS,
+    DEFAULT_TIMEOUT,
+    WebhookDeliverer,
+)
 from connectors.simkit import SlidingWindowLimiter, build_simulator_app, serve_forever
 
-__all__ = ["API_PREFIX", "STORE_KEY", "build_app", "serve"]
+__all__ = ["API_PREFIX", "DELIVERER_KEY", "STORE_KEY", "build_app", "serve"]
 
 API_PREFIX = "/api/v2"
 IDEMPOTENCY_HEADER = "chargebee-idempotency-key"
@@ -45,6 +55,7 @@ IDEMPOTENCY_KEY_MAX = 100
 
 STORE_KEY = web.AppKey("chargebee_store", ChargebeeStore)
 LIMITER_KEY = web.AppKey("chargebee_limiter", SlidingWindowLimiter)
+DELIVERER_KEY = web.AppKey("chargebee_webhook_deliverer", WebhookDeliverer)
 
 CUSTOMER_FILTERS: dict[str, Kind] = {
     "id": "string",
@@ -342,8 +353,46 @@ def _api_routes(app: web.Application) -> None:
     app.router.add_get(f"{API_PREFIX}/customers/{{id}}", retrieve_customer)
     app.router.add_post(f"{API_PREFIX}/customers/{{id}}", update_customer)
     app.router.add_post(f"{API_PREFIX}/customers/{{id}}/delete", delete_customer)
+
+    async def create_webhook_endpoint(request: web.Request) -> web.Response:
+        params = await _form(request)
+        endpoint = store_of(request).create_webhook_endpoint(params)
+        return _wrapped("webhook_endpoint", endpoint)
+
+    async def list_webhook_endpoints(request: web.Request) -> web.Response:
+        params = await _form(request)
+        _reject_unknown_filters(params, {})
+        items, next_offset = paginate(
+            store_of(request).webhook_endpoint_rows(),
+            # Endpoints carry no timestamp: oldest first by insertion.
+            sort=("seq", "asc"),
+            limit=parse_limit(params.get("limit")),
+            offset=params.get("offset") or None,
+        )
+        return _listed("webhook_endpoint", items, next_offset)
+
+    async def retrieve_webhook_endpoint(request: web.Request) -> web.Response:
+        endpoint = store_of(request).retrieve_webhook_endpoint(request.match_info["id"])
+        return _wrapped("webhook_endpoint", endpoint)
+
+    async def update_webhook_endpoint(request: web.Request) -> web.Response:
+        params = await _form(request)
+        endpoint = store_of(request).update_webhook_endpoint(request.match_info["id"], params)
+        return _wrapped("webhook_endpoint", endpoint)
+
+    async def delete_webhook_endpoint(request: web.Request) -> web.Response:
+        await _form(request)
+        endpoint = store_of(request).delete_webhook_endpoint(request.match_info["id"])
+        return _wrapped("webhook_endpoint", endpoint)
+
     app.router.add_get(f"{API_PREFIX}/events", list_events)
     app.router.add_get(f"{API_PREFIX}/events/{{id}}", retrieve_event)
+    webhooks = f"{API_PREFIX}/webhook_endpoints"
+    app.router.add_post(webhooks, create_webhook_endpoint)
+    app.router.add_get(webhooks, list_webhook_endpoints)
+    app.router.add_get(f"{webhooks}/{{id}}", retrieve_webhook_endpoint)
+    app.router.add_post(f"{webhooks}/{{id}}", update_webhook_endpoint)
+    app.router.add_post(f"{webhooks}/{{id}}/delete", delete_webhook_endpoint)
 
 
 # -- the web app's stand-in (design §6) ---------------------------------------------------
@@ -393,6 +442,11 @@ def _admin_routes(app: web.Application) -> None:
         entity_id = request.match_info["id"]
         return answer(lambda: store.delete_business_entity(entity_id))
 
+    async def webhook_deliveries(request: web.Request) -> web.Response:
+        attempts = request.app[DELIVERER_KEY].attempts(request.query.get("endpoint_id"))
+        return web.json_response({"deliveries": [attempt.as_json() for attempt in attempts]})
+
+    app.router.add_get("/_sim/webhook_deliveries", webhook_deliveries)
     app.router.add_post("/_sim/business_entities", add)
     app.router.add_post("/_sim/business_entities/{id}", rename)
     app.router.add_post("/_sim/business_entities/{id}/delete", delete)
@@ -408,17 +462,31 @@ def build_app(
     rate_limit_per_minute: int = 3500,
     store: ChargebeeStore | None = None,
     limiter: SlidingWindowLimiter | None = None,
+    webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    webhook_timeout: float = DEFAULT_TIMEOUT,
 ) -> web.Application:
     """The simulator for one site. ``rate_limit_per_minute`` 0 turns the limit off;
-    ``limiter`` replaces the per-minute window (tests use short windows)."""
+    ``limiter`` replaces the per-minute window (tests use short windows);
+    ``webhook_retry_delays`` are the waits before each retry of a failed webhook delivery
+    and ``webhook_timeout`` bounds one delivery, in seconds."""
     the_store = store if store is not None else ChargebeeStore()
     the_limiter = (
         limiter if limiter is not None else SlidingWindowLimiter(rate_limit_per_minute, 60.0)
     )
+    deliverer = WebhookDeliverer(
+        the_store, retry_delays=webhook_retry_delays, timeout=webhook_timeout
+    )
 
     def on_reset() -> None:
+        deliverer.reset()
         the_store.reset()
         the_limiter.reset()
+
+    async def start_delivery(_: web.Application) -> None:
+        await deliverer.start()
+
+    async def stop_delivery(_: web.Application) -> None:
+        await deliverer.stop()
 
     app = build_simulator_app(
         "chargebee",
@@ -432,6 +500,9 @@ def build_app(
     )
     app[STORE_KEY] = the_store
     app[LIMITER_KEY] = the_limiter
+    app[DELIVERER_KEY] = deliverer
+    app.on_startup.append(start_delivery)
+    app.on_cleanup.append(stop_delivery)
     _api_routes(app)
     _admin_routes(app)
     return app
@@ -461,7 +532,7 @@ async def serve(
         f"  API key (HTTP Basic user name, empty password): {api_key}",
         f"  rate limit: {rate_limit_per_minute} requests per minute",
         "  admin: {root}/_sim/health, /_sim/stats, /_sim/faults, /_sim/reset, "
-        "/_sim/business_entities",
+        "/_sim/business_entities, /_sim/webhook_deliveries",
         sdk_hint(host, port, api_key),
     ]
     await serve_forever(app, host, port, banner)

@@ -1,4 +1,5 @@
-"""The Chargebee simulator's data: customers, business entities, events, idempotency keys.
+"""The Chargebee simulator's data: customers, business entities, events, webhook endpoints,
+idempotency keys.
 
 In memory, one site per store, with an injectable clock (Unix seconds as a float; records
 carry whole seconds and a millisecond ``resource_version``). Every change appends the event
@@ -11,6 +12,24 @@ Choices where Chargebee's behaviour is not documented (the simulator's, not fact
 - a duplicate id on create is 400 ``invalid_request`` / ``duplicate_entry``, ``param: "id"``;
 - an unknown ``business_entity_id`` is 404 ``resource_not_found`` with ``param``;
 - idempotency keys are remembered for 24 hours.
+
+Webhook endpoints follow the official SDK (`chargebee/models/webhook_endpoint`): its
+create/update parameters and its response model, which has no ``basic_auth_*`` fields, so
+the credentials are write-only here (kept apart from the public form, never answered).
+Where the SDK does not say (the simulator's choices):
+- ids are ``whv2_`` plus 17 letters and digits; ``name`` is at most 50 characters, ``url``
+  an absolute http(s) URL (http allowed, for local receivers);
+- defaults: ``api_version`` v2, ``chargebee_response_schema_type`` items (product catalog
+  2.0 sites), ``disabled``/``primary_url``/``send_card_resource`` false, no
+  ``enabled_events`` (every event);
+- ``basic_auth_username`` and ``basic_auth_password`` are given together or not at all; an
+  update may change them together;
+- ``enabled_events`` on update replaces the list; an event type is lower-case snake_case;
+- setting ``primary_url`` on one endpoint clears it on the others;
+- a deleted endpoint is gone: retrieve/update/delete answer 404 ``resource_not_found``;
+- lists come oldest first, paged by ``limit``/``offset`` like every list.
+Every event records ``webhook_status`` ``scheduled`` when some enabled endpoint wants it,
+``not_configured`` otherwise; listeners (`subscribe`) hear of each event as it happens.
 """
 
 from __future__ import annotations
@@ -18,6 +37,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 import secrets
 import string
 import time
@@ -25,13 +45,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.chargebee.listing import Row
+from connectors.chargebee.listing import ListingError, Row, parse_bool
 
 __all__ = [
     "IDEMPOTENCY_WINDOW_SECONDS",
     "ChargebeeStore",
+    "EventListener",
     "RememberedResponse",
     "StoreError",
+    "WebhookTarget",
+    "wants_event",
 ]
 
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600
@@ -49,6 +72,15 @@ CUSTOMER_TEXT_FIELDS = (
     "vat_number",
 )
 _ID_ALPHABET = string.ascii_letters + string.digits
+
+WEBHOOK_NAME_MAX = 50
+WEBHOOK_API_VERSIONS = frozenset({"v1", "v2"})
+WEBHOOK_SCHEMA_TYPES = frozenset({"plans_addons", "items", "compat"})
+WEBHOOK_FLAGS = ("disabled", "primary_url", "send_card_resource")
+_EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+#: Called with a copy of every event as it is recorded.
+EventListener = Callable[[dict[str, Any]], None]
 
 
 class StoreError(Exception):
@@ -106,12 +138,29 @@ class _Record:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """Where and how to deliver to one endpoint, credentials included (never answered)."""
+
+    endpoint_id: str
+    url: str
+    disabled: bool
+    enabled_events: tuple[str, ...]
+    basic_auth: tuple[str, str] | None
+
+    def __repr__(self) -> str:
+        auth = "set" if self.basic_auth else "none"
+        return f"WebhookTarget({self.endpoint_id!r}, url={self.url!r}, basic_auth={auth})"
+
+
 @dataclass(slots=True)
 class _State:
     customers: dict[str, _Record] = field(default_factory=dict)
     entities: dict[str, _Record] = field(default_factory=dict)
     events: list[_Record] = field(default_factory=list)
     idempotency: dict[str, RememberedResponse] = field(default_factory=dict)
+    webhook_endpoints: dict[str, _Record] = field(default_factory=dict)
+    webhook_credentials: dict[str, tuple[str, str]] = field(default_factory=dict)
     seq: int = 0
     last_version: int = 0
 
@@ -122,6 +171,7 @@ class ChargebeeStore:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._state = _State()
+        self._listeners: list[EventListener] = []
 
     def reset(self) -> None:
         """Forget everything (`POST /_sim/reset`)."""
@@ -373,9 +423,21 @@ class ChargebeeStore:
 
     # -- events ----------------------------------------------------------------------
 
+    def subscribe(self, listener: EventListener) -> None:
+        """Hear of every event from now on (the webhook deliverer)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: EventListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def _emit(
         self, event_type: str, resource: str, content: Mapping[str, Any], source: str
     ) -> None:
+        wanted = any(
+            not target.disabled and wants_event(target.enabled_events, event_type)
+            for target in self.webhook_targets()
+        )
         event = {
             "id": f"ev_{secrets.token_hex(10)}",
             "occurred_at": self.now(),
@@ -383,10 +445,12 @@ class ChargebeeStore:
             "object": "event",
             "api_version": "v2",
             "event_type": event_type,
-            "webhook_status": "not_configured",
+            "webhook_status": "scheduled" if wanted else "not_configured",
             "content": {resource: copy.deepcopy(dict(content))},
         }
         self._state.events.append(_Record(self._next_seq(), event))
+        for listener in list(self._listeners):
+            listener(copy.deepcopy(event))
 
     def event_rows(self) -> list[Row]:
         return [Row(record.seq, record.data) for record in self._state.events]
@@ -394,6 +458,126 @@ class ChargebeeStore:
     def events(self) -> list[dict[str, Any]]:
         """Every event so far, in the order they happened."""
         return [copy.deepcopy(record.data) for record in self._state.events]
+
+    # -- webhook endpoints -------------------------------------------------------------
+
+    def create_webhook_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Create an endpoint from decoded request parameters; answers its public form."""
+        for required in ("name", "url"):
+            if not _text(params.get(required)):
+                raise StoreError(
+                    400, "param_wrong_value", f"{required} : cannot be blank", param=required
+                )
+        data: dict[str, Any] = {
+            "id": self._generate_webhook_id(),
+            "name": "",
+            "url": "",
+            "send_card_resource": False,
+            "disabled": False,
+            "primary_url": False,
+            "api_version": "v2",
+            "chargebee_response_schema_type": "items",
+        }
+        record = _Record(self._next_seq(), data)
+        self._apply_webhook_params(record, params, creating=True)
+        self._state.webhook_endpoints[data["id"]] = record
+        return copy.deepcopy(data)
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        record = self._webhook_record(endpoint_id)
+        self._apply_webhook_params(record, params, creating=False)
+        return copy.deepcopy(record.data)
+
+    def retrieve_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self._webhook_record(endpoint_id).data)
+
+    def delete_webhook_endpoint(self, endpoint_id: str) -> dict[str, Any]:
+        record = self._webhook_record(endpoint_id)
+        del self._state.webhook_endpoints[endpoint_id]
+        self._state.webhook_credentials.pop(endpoint_id, None)
+        return copy.deepcopy(record.data)
+
+    def webhook_endpoint_rows(self) -> list[Row]:
+        return [Row(r.seq, r.data) for r in self._state.webhook_endpoints.values()]
+
+    def webhook_targets(self) -> list[WebhookTarget]:
+        """Every endpoint with its credentials, oldest first, for delivery."""
+        return [self._target(record) for record in self._state.webhook_endpoints.values()]
+
+    def webhook_target(self, endpoint_id: str) -> WebhookTarget | None:
+        """One endpoint as it is now, or None once it was deleted."""
+        record = self._state.webhook_endpoints.get(endpoint_id)
+        return self._target(record) if record is not None else None
+
+    def _target(self, record: _Record) -> WebhookTarget:
+        data = record.data
+        return WebhookTarget(
+            endpoint_id=data["id"],
+            url=data["url"],
+            disabled=bool(data["disabled"]),
+            enabled_events=tuple(data.get("enabled_events") or ()),
+            basic_auth=self._state.webhook_credentials.get(data["id"]),
+        )
+
+    def _webhook_record(self, endpoint_id: str) -> _Record:
+        record = self._state.webhook_endpoints.get(endpoint_id)
+        if record is None:
+            raise not_found("webhook endpoint")
+        return record
+
+    def _generate_webhook_id(self) -> str:
+        while True:
+            candidate = "whv2_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+            if candidate not in self._state.webhook_endpoints:
+                return candidate
+
+    def _apply_webhook_params(
+        self, record: _Record, params: Mapping[str, Any], *, creating: bool
+    ) -> None:
+        """Validate everything first, then change the record, so a refusal changes nothing."""
+        changes: dict[str, Any] = {}
+        if "name" in params:
+            name = _text(params["name"])
+            if not name:
+                raise StoreError(400, "param_wrong_value", "name : cannot be blank", param="name")
+            if len(name) > WEBHOOK_NAME_MAX:
+                raise _too_long("name", WEBHOOK_NAME_MAX)
+            changes["name"] = name
+        if "url" in params:
+            changes["url"] = _webhook_url(params["url"])
+        if "api_version" in params:
+            changes["api_version"] = _one_of(
+                params["api_version"], WEBHOOK_API_VERSIONS, "api_version"
+            )
+        if creating and "chargebee_response_schema_type" in params:
+            # The SDK's UpdateParams have no schema type: it is fixed at create.
+            changes["chargebee_response_schema_type"] = _one_of(
+                params["chargebee_response_schema_type"],
+                WEBHOOK_SCHEMA_TYPES,
+                "chargebee_response_schema_type",
+            )
+        for flag in WEBHOOK_FLAGS:
+            if flag in params:
+                try:
+                    changes[flag] = parse_bool(params[flag], param=flag)
+                except ListingError as exc:
+                    raise StoreError(
+                        400, "param_wrong_value", f"{flag} : {exc.message}", param=flag
+                    ) from None
+        if "enabled_events" in params:
+            changes["enabled_events"] = _event_types(params["enabled_events"])
+        credentials = _basic_auth(params)
+
+        endpoint_id = record.data["id"]
+        record.data.update(changes)
+        if credentials is not None:
+            self._state.webhook_credentials[endpoint_id] = credentials
+        if changes.get("primary_url"):
+            for other in self._state.webhook_endpoints.values():
+                if other is not record:
+                    other.data["primary_url"] = False
 
     # -- idempotency -----------------------------------------------------------------
 
@@ -418,6 +602,66 @@ def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise StoreError(400, "param_wrong_value", "expected a single value")
     return value
+
+
+def _webhook_url(value: Any) -> str:
+    url = _text(value)
+    scheme, sep, rest = url.partition("://")
+    if not url or not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+        raise StoreError(400, "param_wrong_value", "url : invalid url", param="url")
+    return url
+
+
+def _one_of(value: Any, allowed: frozenset[str], param: str) -> str:
+    text = _text(value)
+    if text not in allowed:
+        raise StoreError(
+            400,
+            "param_wrong_value",
+            f"{param} : invalid value {text!r}; use one of {sorted(allowed)}",
+            param=param,
+        )
+    return text
+
+
+def _event_types(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    types: list[str] = []
+    for item in items:
+        if not isinstance(item, str) or not _EVENT_TYPE.match(item):
+            raise StoreError(
+                400,
+                "param_wrong_value",
+                "enabled_events : invalid event type",
+                param="enabled_events",
+            )
+        if item not in types:
+            types.append(item)
+    return types
+
+
+def _basic_auth(params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Both credentials, or None when the request gives neither."""
+    has_user = "basic_auth_username" in params
+    has_password = "basic_auth_password" in params
+    if not has_user and not has_password:
+        return None
+    user = _text(params.get("basic_auth_username"))
+    password = _text(params.get("basic_auth_password"))
+    if not user or not password:
+        missing = "basic_auth_password" if user else "basic_auth_username"
+        raise StoreError(
+            400,
+            "param_wrong_value",
+            f"{missing} : give basic_auth_username and basic_auth_password together",
+            param=missing,
+        )
+    return user, password
+
+
+def wants_event(enabled_events: tuple[str, ...] | list[str], event_type: str) -> bool:
+    """Whether an endpoint with ``enabled_events`` gets ``event_type`` (none means all)."""
+    return not enabled_events or event_type in enabled_events
 
 
 def _too_long(param: str, limit: int) -> StoreError:
