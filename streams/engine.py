@@ -185,6 +185,7 @@ def build_engine(
             now_ms=now_ms(),
             timeout_ms=int(settings.create_timeout * 1000),
             redriven=redriven,
+            parked=lambda conn, target, key: parking.get(conn, target, key) is not None,
         )
         for upsert in commands:
             log.warning(

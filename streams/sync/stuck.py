@@ -10,7 +10,7 @@ through becomes an update of nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
 from mappings import Flow
 from streams.sync.links import Link, LinkState
@@ -26,18 +26,20 @@ def creates_to_redrive(
     now_ms: int,
     timeout_ms: int,
     redriven: MutableMapping[str, int],
+    parked: Callable[[str, str, str], bool] = lambda connection, target, left_key: False,
 ) -> list[Upsert]:
     """Create commands for links `creating` for over ``timeout_ms``.
 
     ``redriven`` remembers when each link was last driven (keyed by connection and
-    record), so a link is driven again only after another timeout.
+    record), so a link is driven again only after another timeout. A link whose create
+    is ``parked`` (connection, target, record) is waiting for its target, not lost.
     """
     commands: list[Upsert] = []
     for link in links:
         if link.state is not LinkState.CREATING or link.right is None:
             continue
         flow = flows.get(link.flow)
-        if flow is None:
+        if flow is None or parked(link.connection, link.right.system, link.left.key):
             continue
         key = f"{link.connection}|{link.left.key}"
         since = max(link.updated_ms, redriven.get(key, 0))

@@ -140,3 +140,26 @@ def test_only_the_stuck_links_among_many_are_driven():
     linked = replace(creating_link(rid=3), state=LinkState.LINKED)
     commands = redrive([stuck, fresh, linked], now_ms=MADE_AT + TIMEOUT + 1)
     assert [c.left_key for c in commands] == ["poweroffice:Employee:1"]
+
+
+def test_a_link_whose_create_is_parked_is_waiting_not_lost():
+    """Its target fails for now and the create waits in the parking lot: sending it again
+    every timeout would only queue copies behind it."""
+    link = creating_link()
+    assert link.right is not None
+    asked: list[tuple[str, str, str]] = []
+
+    def parked(connection: str, target: str, left_key: str) -> bool:
+        asked.append((connection, target, left_key))
+        return True
+
+    commands = creates_to_redrive(
+        [link],
+        FLOWS,
+        now_ms=MADE_AT + TIMEOUT + 1,
+        timeout_ms=TIMEOUT,
+        redriven={},
+        parked=parked,
+    )
+    assert commands == []
+    assert asked == [(CONN, "chargebee", link.left.key)]
