@@ -28,7 +28,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection
 from typing import Any
 
+import faust
 import orjson
+from faust.web import View
 
 from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.webhooks import (
@@ -43,7 +45,13 @@ from connectors.exceptions import PermanentApiError, TransientApiError
 from connectors.polling.publisher import EventSink, PublishError
 from connectors.secrets import Secret
 
-__all__ = ["WebhookReceiver", "endpoint_url", "register_endpoint", "register_endpoints"]
+__all__ = [
+    "WebhookReceiver",
+    "add_webhook_page",
+    "endpoint_url",
+    "register_endpoint",
+    "register_endpoints",
+]
 
 log = logging.getLogger(__name__)
 
@@ -168,3 +176,17 @@ class WebhookReceiver:
         while len(self._seen) > self._remember:
             self._seen.popitem(last=False)
         return 200, {"published": len(changes)}
+
+
+def add_webhook_page(app: faust.App, receiver: WebhookReceiver) -> None:
+    """``POST /ledgerlink/webhooks/chargebee/{connection}``: `WebhookReceiver.receive`."""
+
+    @app.page(webhook_path("{connection}"))
+    class ChargebeeWebhook(View):
+        async def post(self, request: Any, **params: Any) -> Any:
+            status, answer = await receiver.receive(
+                str(params.get("connection", "")),
+                request.headers.get("Authorization"),
+                await request.read(),
+            )
+            return self.json(answer, status=status)
