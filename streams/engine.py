@@ -33,6 +33,7 @@ from streams.sync.parking import ParkingLot, parked_key
 from streams.sync.reports import ReportBook
 from streams.sync.stuck import creates_to_redrive
 from streams.web import add_pages
+from streams.webhooks import WebhookReceiver, add_webhook_page, register_endpoints
 
 __all__ = ["Engine", "build_engine", "now_ms"]
 
@@ -131,6 +132,19 @@ def build_engine(
 
     app.timer(1.0, name="ledgerlink.wake_parked")(wake_parked)
 
+    receiver: WebhookReceiver | None = None
+    if settings.webhook_url is not None and settings.webhook_secret is not None:
+        webhook_url, webhook_secret = settings.webhook_url, settings.webhook_secret
+        receiver = WebhookReceiver(served=served, secret=webhook_secret, clock_ms=now_ms)
+        add_webhook_page(app, receiver)
+
+        async def register_webhooks() -> None:
+            await register_endpoints(
+                clients.chargebee, served, base_url=webhook_url, secret=webhook_secret
+            )
+
+        app.task(register_webhooks)
+
     async def poll() -> None:
         deletions = {
             conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
@@ -151,6 +165,8 @@ def build_engine(
             for conn, api in clients.by_id.items()
         ]
         await publisher.start()
+        if receiver is not None:
+            receiver.sink = publisher  # webhooks publish through the pollers' producer
         try:
             await PollLoop(
                 polls,
@@ -162,6 +178,8 @@ def build_engine(
                 clock_ms=now_ms,
             ).run()
         finally:
+            if receiver is not None:
+                receiver.sink = None
             await publisher.stop()
             await clients.aclose()
 

@@ -27,7 +27,9 @@ __all__ = [
     "BusinessEntityChangeSource",
     "ChargebeeLister",
     "CustomerChangeSource",
+    "business_entity_change",
     "chargebee_sources",
+    "customer_change",
 ]
 
 SYSTEM = "chargebee"
@@ -85,6 +87,57 @@ def _version(record: Mapping[str, Any], fallback_seconds: int) -> int:
     return int(version) if version is not None else fallback_seconds * 1000
 
 
+def customer_change(record: Mapping[str, Any], *, connection: str, observed_ms: int) -> ChangeEvent:
+    """The change event of one version of a customer (listed, or in a webhook's event)."""
+    updated = _updated(record)
+    deleted = bool(record.get("deleted"))
+    if deleted:
+        op = Op.DELETE
+    elif record.get("created_at") == record.get("updated_at"):
+        op = Op.CREATE
+    else:
+        op = Op.UPDATE
+    return ChangeEvent(
+        connection=connection,
+        op=op,
+        source=Source(
+            system=SYSTEM,
+            entity="customer",
+            id=str(record["id"]),
+            version=_version(record, updated),
+            ts_ms=updated * 1000,
+        ),
+        after=None if deleted else dict(record),
+        before=dict(record) if deleted else None,
+        origin=Origin(system=SYSTEM),
+        observed_ms=observed_ms,
+    )
+
+
+def business_entity_change(
+    event: Mapping[str, Any], *, connection: str, observed_ms: int
+) -> ChangeEvent:
+    """The change event of one `business_entity_*` event (listed, or a webhook's body)."""
+    occurred = int(event["occurred_at"])
+    entity = dict(event["content"]["business_entity"])
+    op = BUSINESS_ENTITY_EVENTS[event["event_type"]]
+    return ChangeEvent(
+        connection=connection,
+        op=op,
+        source=Source(
+            system=SYSTEM,
+            entity="business_entity",
+            id=str(entity["id"]),
+            version=_version(entity, occurred),
+            ts_ms=occurred * 1000,
+        ),
+        after=None if op is Op.DELETE else entity,
+        before=entity if op is Op.DELETE else None,
+        origin=Origin(system=SYSTEM),
+        observed_ms=observed_ms,
+    )
+
+
 @dataclass(slots=True)
 class CustomerChangeSource:
     """Chargebee customers as a `ChangeSource`; ``overlap`` is in seconds."""
@@ -113,29 +166,7 @@ class CustomerChangeSource:
     def to_event(
         self, record: Mapping[str, Any], *, connection: str, observed_ms: int
     ) -> ChangeEvent:
-        updated = _updated(record)
-        deleted = bool(record.get("deleted"))
-        if deleted:
-            op = Op.DELETE
-        elif record.get("created_at") == record.get("updated_at"):
-            op = Op.CREATE
-        else:
-            op = Op.UPDATE
-        return ChangeEvent(
-            connection=connection,
-            op=op,
-            source=Source(
-                system=SYSTEM,
-                entity=self.entity,
-                id=str(record["id"]),
-                version=_version(record, updated),
-                ts_ms=updated * 1000,
-            ),
-            after=None if deleted else dict(record),
-            before=dict(record) if deleted else None,
-            origin=Origin(system=SYSTEM),
-            observed_ms=observed_ms,
-        )
+        return customer_change(record, connection=connection, observed_ms=observed_ms)
 
 
 @dataclass(slots=True)
@@ -165,24 +196,7 @@ class BusinessEntityChangeSource:
     def to_event(
         self, event: Mapping[str, Any], *, connection: str, observed_ms: int
     ) -> ChangeEvent:
-        occurred = int(event["occurred_at"])
-        entity = dict(event["content"]["business_entity"])
-        op = BUSINESS_ENTITY_EVENTS[event["event_type"]]
-        return ChangeEvent(
-            connection=connection,
-            op=op,
-            source=Source(
-                system=SYSTEM,
-                entity=self.entity,
-                id=str(entity["id"]),
-                version=_version(entity, occurred),
-                ts_ms=occurred * 1000,
-            ),
-            after=None if op is Op.DELETE else entity,
-            before=entity if op is Op.DELETE else None,
-            origin=Origin(system=SYSTEM),
-            observed_ms=observed_ms,
-        )
+        return business_entity_change(event, connection=connection, observed_ms=observed_ms)
 
 
 def chargebee_sources(

@@ -100,6 +100,26 @@ def _bind_address(env: Mapping[str, str]) -> str:
     return value
 
 
+def _webhooks(env: Mapping[str, str]) -> tuple[str | None, Secret | None]:
+    """LEDGERLINK_WEBHOOK_URL (optional) and LEDGERLINK_WEBHOOK_SECRET, required with it."""
+    url = (env.get("LEDGERLINK_WEBHOOK_URL") or "").strip()
+    secret = env.get("LEDGERLINK_WEBHOOK_SECRET") or ""
+    if not url:
+        return None, Secret(secret) if secret else None
+    if not check_url(url):
+        raise ConfigError(
+            "LEDGERLINK_WEBHOOK_URL",
+            f"expected the http(s) base URL Chargebee reaches this worker at, got {url!r}",
+        )
+    if not secret.strip():
+        raise ConfigError(
+            "LEDGERLINK_WEBHOOK_SECRET",
+            "required when LEDGERLINK_WEBHOOK_URL is set: the webhooks' Basic credentials "
+            "are derived from it",
+        )
+    return url.rstrip("/"), Secret(secret)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from ``env`` (the process environment by default)."""
     env = os.environ if env is None else env
@@ -155,6 +175,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "LEDGERLINK_TOPIC_PREFIX",
             f"Kafka topic names allow letters, digits, '.', '_' and '-' only, got {topic_prefix!r}",
         )
+    webhook_url, webhook_secret = _webhooks(env)
     return Settings(
         connections=connections,
         kafka_bootstrap_servers=_bootstrap(env),
@@ -168,4 +189,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_bind=_bind_address(env),
         retry_give_up=_number(env, "LEDGERLINK_RETRY_GIVE_UP", 86_400.0, minimum=1.0),
         create_timeout=_number(env, "LEDGERLINK_CREATE_TIMEOUT", 60.0, minimum=1.0),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
     )

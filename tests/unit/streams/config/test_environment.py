@@ -103,3 +103,29 @@ def test_the_web_port_listens_on_loopback_unless_told_otherwise():
 def test_a_malformed_bind_address_names_the_variable():
     with pytest.raises(ConfigError, match="LEDGERLINK_WEB_BIND"):
         load_settings({"LEDGERLINK_WEB_BIND": "0.0.0.0; rm -rf /"})
+
+
+def test_webhooks_are_off_without_a_url():
+    settings = load_settings({})
+    assert settings.webhook_url is None
+
+
+def test_a_webhook_url_needs_the_secret_and_the_error_names_it():
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"LEDGERLINK_WEBHOOK_URL": "https://hooks.example.no"})
+    assert caught.value.setting == "LEDGERLINK_WEBHOOK_SECRET"
+
+
+def test_a_webhook_url_must_be_http_and_is_kept_without_trailing_slash():
+    with pytest.raises(ConfigError) as caught:
+        load_settings(
+            {"LEDGERLINK_WEBHOOK_URL": "hooks.example.no", "LEDGERLINK_WEBHOOK_SECRET": "s"}
+        )
+    assert caught.value.setting == "LEDGERLINK_WEBHOOK_URL"
+    settings = load_settings(
+        {"LEDGERLINK_WEBHOOK_URL": "https://hooks.example.no/", "LEDGERLINK_WEBHOOK_SECRET": "s3"}
+    )
+    assert settings.webhook_url == "https://hooks.example.no"
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.reveal() == "s3"
+    assert "s3" not in repr(settings)
