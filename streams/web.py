@@ -80,4 +80,5 @@ def add_pages(
         async def metrics_page(web: Any, request: Any) -> Any:
             if refresh_metrics is not None:
                 await refresh_metrics()
-            return web.bytes(metrics.exposition(), content_type=CONTENT_TYPE_LATEST)
+            # aiohttp refuses a charset in content_type=; the header carries it.
+            return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
