@@ -151,3 +151,34 @@ def test_lag_view_reads_the_exposition():
     assert "p-changes  7" in format_lag(view)
     with pytest.raises(WorkerUnreachableError):
         lag_view(metrics.exposition().decode(), connection="zz")
+
+
+def test_lag_command_exits_2_with_one_line_when_no_worker_answers(capsys):
+    import socket
+
+    from streams.cli.main import main
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["lag", "--url", f"http://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ledgerlink: no worker answered")
+    assert "\n" not in err
+
+
+def test_lag_command_exits_1_past_max_seconds(monkeypatch, capsys):
+    from streams.cli import inspect
+    from streams.cli.main import main
+
+    runtime = Runtime()
+    runtime.record_sent("changes", 0, 1, connection="b", since_ms=NOW - 30_000)
+    text = build(runtime).exposition().decode()
+    monkeypatch.setattr(inspect, "fetch_text", lambda root, path: text)
+    assert main(["lag", "--url", "http://127.0.0.1:1", "--max-seconds", "20"]) == 1
+    assert main(["lag", "--url", "http://127.0.0.1:1", "--max-seconds", "40"]) == 0
+    assert (
+        main(["lag", "--url", "http://127.0.0.1:1", "--connection", "a", "--max-seconds", "20"])
+        == 0
+    )
+    assert "b  30.0" in capsys.readouterr().out
