@@ -14,8 +14,9 @@ import faust
 
 from connectors.polling.cursor_store import CursorStore
 from connectors.poweroffice.deletions import DeletionWatch
+from connectors.transport.observe import observe_requests
 from mappings import Flow, load_flows
-from streams.agents.backlog import CommandBacklog
+from streams.agents.backlog import CommandBacklog, partition_lag
 from streams.agents.breakers import Breakers
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
@@ -27,6 +28,7 @@ from streams.app import FaustOutbox, build_app
 from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
+from streams.metrics import Metrics, TableCounts
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -51,6 +53,7 @@ class Engine:
     names: TopicNames
     flows: Sequence[Flow]
     runtime: Runtime = field(default_factory=Runtime)
+    metrics: Metrics | None = None
 
 
 def build_engine(
@@ -73,6 +76,21 @@ def build_engine(
     outbox = FaustOutbox(topology.topics)
     links = LinkTable(topology.links)
     reports = ReportBook(topology.reports)
+    parking = ParkingLot(topology.parked)
+    metrics = Metrics(
+        runtime=runtime,
+        served=served,
+        clock_ms=now_ms,
+        tables=TableCounts(
+            parked=parking.entries,
+            dead_letters=lambda c: len(reports.entries(c, "dead-letter")),
+            conflicts=lambda c: len(reports.entries(c, "conflict")),
+            open_actions=lambda c: sum(not a.resolved for a in reports.actions(c)),
+        ),
+    )
+    engine.metrics = metrics
+    # Every HTTP attempt of this process's API clients is counted (see streams.metrics).
+    observe_requests(metrics.observe_request)
     sinks = Sinks(flows=flow_map, links=links, reports=reports, clock_ms=now_ms, locks=locks)
 
     join = JoinAgent(
@@ -85,6 +103,7 @@ def build_engine(
         runtime=runtime,
         served=served,
         clock_ms=now_ms,
+        metrics=metrics,
     )
     app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
     breakers = Breakers()
@@ -104,6 +123,7 @@ def build_engine(
             locks=locks,
             breakers=breakers,
             give_up_ms=int(settings.retry_give_up * 1000),
+            metrics=metrics,
         )
         sink_agents[system] = sink
         app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
@@ -111,7 +131,6 @@ def build_engine(
         )
     retry = RetryAgent(sinks=sink_agents, runtime=runtime)
     app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
-    parking = ParkingLot(topology.parked)
     woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
 
     async def wake_parked() -> None:
@@ -214,7 +233,13 @@ def build_engine(
             delivery: Any = await (
                 await outbox.send(names.upserts(upsert.target), upsert.key, upsert.to_bytes())
             )
-            runtime.record_sent(delivery.topic, delivery.partition, delivery.offset)
+            runtime.record_sent(
+                delivery.topic,
+                delivery.partition,
+                delivery.offset,
+                connection=upsert.connection,
+                since_ms=now_ms(),
+            )
 
     app.timer(max(1.0, settings.create_timeout / 4), name="ledgerlink.redrive_creates")(
         redrive_stuck_creates
@@ -227,6 +252,21 @@ def build_engine(
 
         app.task(watch_broker)
 
+    consumed = frozenset(
+        {names.changes, names.upserts_chargebee, names.upserts_poweroffice, names.upserts_retry}
+    )
+
+    async def refresh_consumer_lag() -> None:
+        lag = await partition_lag(
+            app=app,
+            runtime=runtime,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=names.app_id,
+            topics=consumed,
+        )
+        if lag is not None:
+            metrics.consumer_lag = lag
+
     add_pages(
         app,
         broker=broker,
@@ -236,5 +276,7 @@ def build_engine(
         reports=reports,
         parking=parking,
         runtime=runtime,
+        metrics=metrics,
+        refresh_metrics=refresh_consumer_lag,
     )
     return engine

@@ -34,6 +34,9 @@ class Runtime:
     cycles: int = 0
     sent: dict[TopicPartition, int] = field(default_factory=dict)
     done: dict[TopicPartition, int] = field(default_factory=dict)
+    #: Messages sent on but not yet done, for the sync lag: offset -> (connection, since
+    #: ms) per topic-partition, in the order sent.
+    pending: dict[TopicPartition, dict[int, tuple[str, int]]] = field(default_factory=dict)
 
     def record_polls(self, connection: str, results: Sequence[PollResult], *, at_ms: int) -> None:
         polls = self.polls.setdefault(connection, {})
@@ -50,13 +53,37 @@ class Runtime:
         self.cycles += 1
         self.idle_cycles = self.idle_cycles + 1 if quiet else 0
 
-    def record_sent(self, topic: str, partition: int, offset: int) -> None:
+    def record_sent(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        *,
+        connection: str | None = None,
+        since_ms: int | None = None,
+    ) -> None:
+        """``connection`` and ``since_ms`` (when the change it carries was seen): the
+        message counts towards that connection's sync lag until it is done."""
         key = (topic, partition)
         self.sent[key] = max(offset, self.sent.get(key, -1))
+        if connection is not None and since_ms is not None and offset > self.done.get(key, -1):
+            self.pending.setdefault(key, {})[offset] = (connection, since_ms)
 
     def record_done(self, topic: str, partition: int, offset: int) -> None:
         key = (topic, partition)
         self.done[key] = max(offset, self.done.get(key, -1))
+        waiting = self.pending.get(key)
+        if waiting:
+            for sent in [o for o in waiting if o <= offset]:
+                del waiting[sent]
+
+    def oldest_pending_ms(self) -> dict[str, int]:
+        """Per connection, when the oldest change still in flight was seen."""
+        oldest: dict[str, int] = {}
+        for waiting in self.pending.values():
+            for connection, since_ms in waiting.values():
+                oldest[connection] = min(since_ms, oldest.get(connection, since_ms))
+        return oldest
 
     def caught_up(self) -> bool:
         return all(self.done.get(tp, -1) >= offset for tp, offset in self.sent.items())

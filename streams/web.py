@@ -1,4 +1,5 @@
-"""The worker's own web pages (docs/worker.md): `/ledgerlink/status` and `/ledgerlink/links`.
+"""The worker's own web pages (docs/worker.md): `/ledgerlink/status`, `/ledgerlink/links`
+and `/metrics` (Prometheus text).
 
 Each page answers for one connection (`?connection=`, the first served by default) and
 refuses one this worker does not serve with a 404 that lists those it does. The views
@@ -7,12 +8,14 @@ themselves are the pure functions of `streams.status`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import faust
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from streams.broker_health import BrokerHealth
+from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.status import links_view, status_view
 from streams.sync.links import LinkTable
@@ -32,6 +35,8 @@ def add_pages(
     reports: ReportBook,
     parking: ParkingLot,
     runtime: Runtime,
+    metrics: Metrics | None = None,
+    refresh_metrics: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     def connection_of(web: Any, request: Any) -> tuple[str | None, Any]:
         conn = request.query.get("connection") or served[0]
@@ -68,3 +73,12 @@ def add_pages(
         if conn is None:
             return refused
         return web.json(links_view(links.links(conn)))
+
+    if metrics is not None:
+
+        @app.page("/metrics")
+        async def metrics_page(web: Any, request: Any) -> Any:
+            if refresh_metrics is not None:
+                await refresh_metrics()
+            # aiohttp refuses a charset in content_type=; the header carries it.
+            return web.bytes(metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import httpx
 
 from connectors.exceptions import TransientApiError
+from connectors.transport.observe import notify
 from connectors.transport.ratelimit import TokenBucket
 
 __all__ = ["RetryPolicy", "backoff_delay", "parse_retry_after", "send_with_retries"]
@@ -96,10 +97,12 @@ async def send_with_retries(
         except httpx.TransportError as exc:
             unsafe_failure = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             if attempt + 1 >= policy.max_attempts or (unsafe_failure and not policy.retry_unsafe):
+                notify(system, None, False)
                 raise TransientApiError(
                     f"{describe} failed after {attempt + 1} attempts: {type(exc).__name__}",
                     system=system,
                 ) from exc
+            notify(system, None, True)
             delay = backoff_delay(attempt, base=policy.base_delay, cap=policy.max_delay)
             log.info("%s %s: %s, retrying in %.2fs", system, describe, type(exc).__name__, delay)
             attempt += 1
@@ -107,7 +110,9 @@ async def send_with_retries(
             continue
 
         if response.status_code not in RETRIABLE_STATUSES or attempt + 1 >= policy.max_attempts:
+            notify(system, response.status_code, False)
             return response
+        notify(system, response.status_code, True)
 
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if response.status_code == 429:

@@ -16,7 +16,7 @@ from aiokafka.errors import KafkaError
 
 from streams.runtime import Runtime
 
-__all__ = ["CommandBacklog"]
+__all__ = ["CommandBacklog", "partition_lag"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +64,32 @@ class CommandBacklog:
             for tp, meta in offsets.items()
             if tp.topic == self.topic and meta.offset >= 0
         }
+
+
+async def partition_lag(
+    *, app: Any, runtime: Runtime, bootstrap_servers: str, group_id: str, topics: frozenset[str]
+) -> dict[tuple[str, int], int] | None:
+    """Per assigned partition of ``topics``: the log end offset minus what this worker
+    processed (or the group committed); None when Kafka could not tell."""
+    partitions = [tp for tp in app.consumer.assignment() if tp.topic in topics]
+    if not partitions:
+        return {}
+    try:
+        ends = await app.consumer.highwaters(*partitions)
+        starts = await app.consumer.earliest_offsets(*partitions)
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+        await admin.start()
+        try:
+            offsets = await admin.list_consumer_group_offsets(group_id)
+        finally:
+            await admin.close()
+    except KafkaError as exc:
+        log.debug("cannot measure the consumer lag: %s", exc)
+        return None
+    committed = {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+    lag: dict[tuple[str, int], int] = {}
+    for tp in partitions:
+        key = (tp.topic, tp.partition)
+        processed = max(runtime.done.get(key, -1) + 1, committed.get(key, 0), int(starts[tp]))
+        lag[key] = max(0, int(ends[tp]) - processed)
+    return lag

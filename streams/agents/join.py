@@ -18,8 +18,9 @@ from connectors.events import ChangeEvent, EventDecodeError
 from mappings import Flow
 from streams.agents.plumbing import ConnectionLocks, Delivery, Outbox, Received, refusal
 from streams.config.topics import TopicNames
+from streams.metrics import Metrics
 from streams.runtime import Runtime
-from streams.sync.joiner import Joiner, JoinResult
+from streams.sync.joiner import ECHO, Joiner, JoinResult
 from streams.sync.links import LinkTable
 from streams.sync.reports import ReportBook
 from streams.sync.staging import StagedMapping
@@ -43,6 +44,7 @@ class JoinAgent:
         runtime: Runtime,
         served: Collection[str],
         clock_ms: Callable[[], int],
+        metrics: Metrics | None = None,
     ) -> None:
         self.flows = list(flows)
         self.links = links
@@ -53,6 +55,7 @@ class JoinAgent:
         self.runtime = runtime
         self.served = frozenset(served)
         self.clock_ms = clock_ms
+        self.metrics = metrics
 
     async def run(self, stream: Any) -> None:
         """The Faust agent: handle every event of the `changes` stream in order."""
@@ -93,6 +96,8 @@ class JoinAgent:
             return
         if result.dropped:
             log.debug("%s %s: %s", change.record_key, change.op, result.dropped)
+            if self.metrics is not None and result.dropped == ECHO:
+                self.metrics.echoes.labels(change.connection).inc()
         self.runtime.record_done(received.topic, received.partition, received.offset)
 
     async def _send(self, change: ChangeEvent, result: JoinResult) -> None:
@@ -109,7 +114,13 @@ class JoinAgent:
             reports.append(await self.outbox.send(self.topics.actions, change.key, item.to_bytes()))
         for future in commands:
             delivery = await future
-            self.runtime.record_sent(delivery.topic, delivery.partition, delivery.offset)
+            self.runtime.record_sent(
+                delivery.topic,
+                delivery.partition,
+                delivery.offset,
+                connection=change.connection,
+                since_ms=change.observed_ms,
+            )
         for future in reports:
             await future
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
@@ -167,11 +167,21 @@ class TrackingPublisher(ChangePublisher):
         super().__init__(bootstrap_servers, topic)
         self._runtime = runtime
         self._on_published = on_published
+        self._batch: Iterator[ChangeEvent] = iter(())
 
     def on_acknowledged(self, partition: int, offset: int) -> None:
-        self._runtime.record_sent(self.topic, partition, offset)
+        # Acknowledgements arrive in the order of the batch being published.
+        event = next(self._batch, None)
+        self._runtime.record_sent(
+            self.topic,
+            partition,
+            offset,
+            connection=event.connection if event is not None else None,
+            since_ms=event.observed_ms if event is not None else None,
+        )
 
     async def publish(self, events: Sequence[ChangeEvent]) -> None:
+        self._batch = iter(events)
         await super().publish(events)
         for event in events:
             self._on_published(event)

@@ -26,6 +26,7 @@ from streams.agents.breakers import Breakers
 from streams.agents.plumbing import ConnectionLocks, Outbox, Received, refusal
 from streams.agents.sinks import ChargebeeWriter, PowerOfficeWriter, SinkResult, Sinks
 from streams.config.topics import TopicNames
+from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.sync.messages import DeadLetter, MessageError, Upsert
 from streams.sync.parking import Parked, ParkingLot, first_parking
@@ -61,6 +62,7 @@ class SinkAgent:
         locks: ConnectionLocks,
         breakers: Breakers,
         give_up_ms: int = 24 * 3600 * 1000,
+        metrics: Metrics | None = None,
     ) -> None:
         self.system = system
         self.sinks = sinks
@@ -75,6 +77,7 @@ class SinkAgent:
         self.locks = locks
         self.breakers = breakers
         self.give_up_ms = give_up_ms
+        self.metrics = metrics
 
     async def run(self, stream: Any) -> None:
         """The Faust agent: carry out every command of the stream in order."""
@@ -200,8 +203,10 @@ class SinkAgent:
         try:
             result = await self._write(upsert)
         except (TransientApiError, AuthenticationError) as exc:
+            self._count(upsert, "failed")
             return f"{upsert.target} failed for now: {exc}"
         except PermanentApiError as exc:
+            self._count(upsert, "rejected")
             reason = f"{upsert.target} refused the write: {exc}"
             await self.sinks.note_dead_letter(upsert, reason)
             letter = DeadLetter(
@@ -216,6 +221,12 @@ class SinkAgent:
             await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
             return None
         await self._publish(upsert, result)
+        if result.dead_letter is not None:
+            self._count(upsert, "rejected")
+        elif result.skipped:
+            self._count(upsert, "skipped")
+        else:
+            self._count(upsert, "written" if result.wrote else "unchanged")
         if result.skipped:
             log.info("%s: %s command skipped: %s", upsert.left_key, upsert.target, result.skipped)
         elif result.wrote:
@@ -226,6 +237,12 @@ class SinkAgent:
                 upsert.target,
             )
         return None
+
+    def _count(self, upsert: Upsert, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.wrote(
+                upsert.connection, upsert.target, outcome, source_ts_ms=upsert.source_ts_ms
+            )
 
     async def _write(self, upsert: Upsert) -> SinkResult:
         if upsert.target == "chargebee":

@@ -20,8 +20,11 @@ __all__ = [
     "InvalidWorkerUrlError",
     "WorkerUnreachableError",
     "fetch",
+    "fetch_text",
+    "format_lag",
     "format_links",
     "format_status",
+    "lag_view",
     "worker_url",
 ]
 
@@ -59,6 +62,54 @@ def worker_url(url: str | None, *, port: int) -> httpx.URL:
 def _shown(url: httpx.URL) -> str:
     """``url`` without credentials, for messages."""
     return str(url.copy_with(username=None, password=None)) if url.userinfo else str(url)
+
+
+def fetch_text(root: httpx.URL, path: str) -> str:
+    """GET ``path`` under the worker's web root; its text (e.g. /metrics)."""
+    url = root.copy_with(path=root.path.rstrip("/") + path)
+    try:
+        response = httpx.get(url, timeout=10.0)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise WorkerUnreachableError(
+            f"no worker answered at {_shown(url)} ({type(exc).__name__}); start one with "
+            "`ledgerlink worker`, or point at one with --url (or LEDGERLINK_WEB_PORT)"
+        ) from exc
+    return response.text
+
+
+def lag_view(exposition: str, *, connection: str | None = None) -> dict[str, Any]:
+    """Sync lag per connection and consumer lag per topic partition, from /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sync: dict[str, float] = {}
+    consumer: dict[str, dict[str, int]] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            if sample.name == "ledgerlink_sync_lag_seconds":
+                conn = sample.labels.get("connection", "")
+                if connection is None or conn == connection:
+                    sync[conn] = float(sample.value)
+            elif sample.name == "ledgerlink_consumer_lag_messages":
+                topic = consumer.setdefault(sample.labels.get("topic", ""), {})
+                topic[sample.labels.get("partition", "")] = int(sample.value)
+    if connection is not None and connection not in sync:
+        known = ", ".join(sorted(sync)) or "none"
+        raise WorkerUnreachableError(
+            f"unknown connection {connection!r}; this worker serves {known}"
+        )
+    return {"sync_lag_seconds": sync, "consumer_lag_messages": consumer}
+
+
+def format_lag(view: Mapping[str, Any]) -> str:
+    lines = ["sync lag (seconds)"]
+    for conn, seconds in sorted(view["sync_lag_seconds"].items()):
+        lines.append(f"{_GAP}{conn}{_GAP}{seconds:.1f}")
+    lines.append("consumer lag (messages)")
+    for topic, partitions in sorted(view["consumer_lag_messages"].items()):
+        total = sum(partitions.values())
+        lines.append(f"{_GAP}{topic}{_GAP}{total}")
+    return "\n".join(lines)
 
 
 def fetch(root: httpx.URL, path: str, *, connection: str | None = None) -> dict[str, object]:

@@ -114,6 +114,27 @@ def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lag(args: argparse.Namespace) -> int:
+    import orjson
+
+    from streams.cli import inspect
+
+    if args.url is None:
+        from streams.config import load_settings
+
+        root = inspect.worker_url(None, port=load_settings().web_port)
+    else:
+        root = inspect.worker_url(args.url, port=0)
+    view = inspect.lag_view(inspect.fetch_text(root, "/metrics"), connection=args.connection)
+    if args.json:
+        print(orjson.dumps(view, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(inspect.format_lag(view))
+    if args.max_seconds is None:
+        return 0
+    return 1 if any(s > args.max_seconds for s in view["sync_lag_seconds"].values()) else 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from streams.dev import demo
 
@@ -282,6 +303,26 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--connection", help="which connection (default: the worker's first)")
         sub.set_defaults(handler=_inspect)
+
+    lag = _command(
+        commands,
+        "lag",
+        "sync lag per connection and consumer lag per topic (asks the running worker)",
+        "Read a running worker's /metrics and print the sync lag in seconds per connection "
+        "(the age of the oldest change not yet applied to the other side) and the consumer "
+        "lag per topic. Exits 1 when a sync lag exceeds --max-seconds, else 0.",
+    )
+    lag.add_argument("--connection", help="only this connection")
+    lag.add_argument(
+        "--max-seconds", type=float, help="exit 1 when any sync lag exceeds this many seconds"
+    )
+    lag.add_argument("--json", action="store_true", help="print the lags as JSON")
+    lag.add_argument(
+        "--url",
+        help="the worker's web root, e.g. http://127.0.0.1:6066 "
+        "(default: 127.0.0.1 on $LEDGERLINK_WEB_PORT, else 6066)",
+    )
+    lag.set_defaults(handler=_lag)
 
     demo = _command(
         commands,

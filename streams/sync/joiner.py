@@ -36,9 +36,12 @@ from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.names import normalise_name
 from streams.sync.reports import ReportBook
 
-__all__ = ["JoinResult", "Joiner"]
+__all__ = ["ECHO", "JoinResult", "Joiner"]
 
 log = logging.getLogger(__name__)
+
+#: Why a change whose version we already know is dropped: our own write, or a replay.
+ECHO = "version already known (own write or replay)"
 
 POWEROFFICE = "poweroffice"
 CHARGEBEE = "chargebee"
@@ -114,7 +117,7 @@ class Joiner:
         if link is not None and known is not None and event.source.version <= known:
             if link.state is LinkState.CREATING:
                 return self._emit_create(event, flow, link)  # replayed; the sink dedupes
-            return JoinResult(dropped="version already known (own write or replay)")
+            return JoinResult(dropped=ECHO)
 
         if link is None or link.state is LinkState.DEAD_LETTER:
             if link is not None and link.left.values == values:
@@ -338,7 +341,7 @@ class Joiner:
             return self._unlink(event, link)
         known = link.right.version
         if known is not None and event.source.version <= known:
-            return JoinResult(dropped="version already known (own write or replay)")
+            return JoinResult(dropped=ECHO)
         values = flow.values_from_right(record)
         link = link.with_side(
             replace(
