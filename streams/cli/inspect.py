@@ -64,18 +64,28 @@ def _shown(url: httpx.URL) -> str:
     return str(url.copy_with(username=None, password=None)) if url.userinfo else str(url)
 
 
-def fetch_text(root: httpx.URL, path: str) -> str:
-    """GET ``path`` under the worker's web root; its text (e.g. /metrics)."""
+def _get(
+    root: httpx.URL, path: str, *, connection: str | None = None
+) -> tuple[httpx.URL, httpx.Response]:
+    """GET ``path`` under the worker's web root; a missing worker is one clear error."""
     url = root.copy_with(path=root.path.rstrip("/") + path)
+    params = {"connection": connection} if connection else None
     try:
-        response = httpx.get(url, timeout=10.0)
+        response = httpx.get(url, params=params, timeout=10.0)
+        if response.status_code == 404 and connection:
+            raise WorkerUnreachableError(str(response.json().get("error")))
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise WorkerUnreachableError(
             f"no worker answered at {_shown(url)} ({type(exc).__name__}); start one with "
             "`ledgerlink worker`, or point at one with --url (or LEDGERLINK_WEB_PORT)"
         ) from exc
-    return response.text
+    return url, response
+
+
+def fetch_text(root: httpx.URL, path: str) -> str:
+    """GET ``path`` under the worker's web root; its text (e.g. /metrics)."""
+    return _get(root, path)[1].text
 
 
 def lag_view(exposition: str, *, connection: str | None = None) -> dict[str, Any]:
@@ -114,18 +124,7 @@ def format_lag(view: Mapping[str, Any]) -> str:
 
 def fetch(root: httpx.URL, path: str, *, connection: str | None = None) -> dict[str, object]:
     """GET ``path`` under the worker's web root ``root``; its JSON object."""
-    url = root.copy_with(path=root.path.rstrip("/") + path)
-    params = {"connection": connection} if connection else None
-    try:
-        response = httpx.get(url, params=params, timeout=10.0)
-        if response.status_code == 404 and connection:
-            raise WorkerUnreachableError(str(response.json().get("error")))
-        response.raise_for_status()
-    except httpx.HTTPError as exc:
-        raise WorkerUnreachableError(
-            f"no worker answered at {_shown(url)} ({type(exc).__name__}); start one with "
-            "`ledgerlink worker`, or point at one with --url (or LEDGERLINK_WEB_PORT)"
-        ) from exc
+    url, response = _get(root, path, connection=connection)
     data = orjson.loads(response.content)
     if not isinstance(data, dict):
         raise WorkerUnreachableError(f"{_shown(url)} did not answer a JSON object")
