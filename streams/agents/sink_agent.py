@@ -184,18 +184,14 @@ class SinkAgent:
         seconds = (self.clock_ms() - parked.first_failed_ms) / 1000
         reason = f"gave up after {parked.attempts} attempt(s) over {seconds:.0f} s: {parked.reason}"
         for raw in parked.commands:
-            upsert = Upsert.from_json(raw)
-            await self.sinks.note_dead_letter(upsert, reason)
-            letter = DeadLetter(
-                connection=upsert.connection,
-                reason=reason,
-                flow=upsert.flow,
-                record_key=upsert.left_key,
-                event={"upsert": raw},
-                at_ms=self.clock_ms(),
-            )
-            await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
+            await self._dead_letter_command(Upsert.from_json(raw), reason)
         log.warning("%s: %s", parked.left_key, reason)
+
+    async def _dead_letter_command(self, upsert: Upsert, reason: str) -> None:
+        """Count ``upsert`` as a dead letter and send it, the command inside."""
+        await self.sinks.note_dead_letter(upsert, reason)
+        letter = DeadLetter.for_upsert(upsert, reason, at_ms=self.clock_ms())
+        await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
 
     async def _attempt(self, upsert: Upsert) -> str | None:
         """Write once (the client retries quickly inside); the reason when it failed for
@@ -208,17 +204,8 @@ class SinkAgent:
         except PermanentApiError as exc:
             self._count(upsert, "rejected")
             reason = f"{upsert.target} refused the write: {exc}"
-            await self.sinks.note_dead_letter(upsert, reason)
-            letter = DeadLetter(
-                connection=upsert.connection,
-                reason=reason,
-                flow=upsert.flow,
-                record_key=upsert.left_key,
-                event={"upsert": upsert.to_json()},
-                at_ms=self.clock_ms(),
-            )
             log.warning("dead letter %s: %s", upsert.left_key, reason)
-            await (await self.outbox.send(self.topics.deadletters, upsert.key, letter.to_bytes()))
+            await self._dead_letter_command(upsert, reason)
             return None
         await self._publish(upsert, result)
         if result.dead_letter is not None:

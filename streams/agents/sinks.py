@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-import orjson
-
 from connectors.exceptions import DuplicateIdError, InvalidRequestError, NotFoundError
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND, parse_timestamp
@@ -294,14 +292,7 @@ class Sinks:
         reason = f"{upsert.target} refused the write: {exc.message}"
         await self.note_dead_letter(upsert, reason)
         log.warning("dead letter %s: %s", upsert.left_key, reason)
-        letter = DeadLetter(
-            connection=upsert.connection,
-            reason=reason,
-            flow=upsert.flow,
-            record_key=upsert.left_key,
-            event={"upsert": _upsert_json(upsert)},
-            at_ms=self.clock_ms(),
-        )
+        letter = DeadLetter.for_upsert(upsert, reason, at_ms=self.clock_ms())
         return SinkResult(dead_letter=letter)
 
     async def _gone(self, upsert: Upsert, link: Link, system: str) -> SinkResult:
@@ -331,7 +322,3 @@ class Sinks:
 def _poweroffice_ms(record: Mapping[str, Any]) -> int:
     stamp = record.get("LastChangedDateTimeOffset")
     return parse_timestamp(stamp) // (TICKS_PER_SECOND // 1000) if stamp else 0
-
-
-def _upsert_json(upsert: Upsert) -> dict[str, Any]:
-    return dict(orjson.loads(upsert.to_bytes()))

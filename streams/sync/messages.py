@@ -107,6 +107,18 @@ class DeadLetter:
     event: dict[str, Any]
     at_ms: int
 
+    @classmethod
+    def for_upsert(cls, upsert: Upsert, reason: str, *, at_ms: int) -> DeadLetter:
+        """A command that could not be carried out, carrying the command itself."""
+        return cls(
+            connection=upsert.connection,
+            reason=reason,
+            flow=upsert.flow,
+            record_key=upsert.left_key,
+            event={"upsert": upsert.to_json()},
+            at_ms=at_ms,
+        )
+
     # Far below Kafka's default 1 MiB limit, so a dead letter is never too large to send.
     MAX_BYTES: ClassVar[int] = 64 * 1024
     MAX_TEXT: ClassVar[int] = 2_000
