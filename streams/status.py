@@ -64,6 +64,14 @@ def status_view(
             for name, p in sorted(runtime.polls.get(connection, {}).items())
         },
         "poll_cycles": runtime.cycles,
+        "schedule": {
+            system: {
+                "cycle_seconds": lane.cycle_seconds,
+                "target_seconds": lane.target_seconds,
+                "mode": lane.mode,
+            }
+            for system, lane in sorted(runtime.schedule.get(connection, {}).items())
+        },
         "dead_letters": dead_letters,
         "parked": parked,
         "conflicts": conflicts,

@@ -23,7 +23,7 @@ import orjson
 from connectors.exceptions import PermanentApiError
 from connectors.secrets import Secret, mask_email
 from connectors.transport import RetryPolicy, send_with_retries
-from connectors.transport.ratelimit import budget_key, shared_buckets
+from connectors.transport.ratelimit import TokenBucket, budget_key, shared_buckets
 from connectors.transport.session import HttpSession
 
 from .auth import DEFAULT_RETRY, TokenProvider, bearer_headers
@@ -83,6 +83,11 @@ class PowerOfficeClient(HttpSession):
 
     def __repr__(self) -> str:
         return f"PowerOfficeClient(base_url={self._base_url!r})"
+
+    @property
+    def bucket(self) -> TokenBucket:
+        """The request budget this client spends from (shared with every client of it)."""
+        return self._bucket
 
     # -- the API -------------------------------------------------------------------------
 
