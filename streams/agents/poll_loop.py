@@ -207,8 +207,7 @@ class PollLoop:
                 wait = self.schedule.wait(self._clock())
                 timeout = LOOK_AGAIN_SECONDS if wait is None else min(wait, LOOK_AGAIN_SECONDS)
                 if timeout > 0 and not any(t.done() for t in tasks):
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), timeout)
+                    await self._sleep(timeout)
                 self._wakeup.clear()
         finally:
             if self.webhooks is not None:
@@ -219,6 +218,17 @@ class PollLoop:
             await asyncio.gather(*tasks, return_exceptions=True)
         order = {key: i for i, key in enumerate(self._work)}
         return [r for key in sorted(results, key=order.__getitem__) for r in results[key]]
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until ``seconds`` passed or something woke the loop (a poll ended, a webhook).
+
+        Not `asyncio.wait_for`: before Python 3.12 it may swallow a cancellation that
+        arrives as the event is set, and the loop would never stop."""
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            waiter.cancel()
 
     def _webhook_came(self, connection: str) -> None:
         self.schedule.wake(connection)

@@ -4,6 +4,7 @@ and never more listings than a budget allows, in a simulated clock."""
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ class Simulation:
 
     def cycles_of(self, connection: str, after: float = 0.0) -> list[float]:
         times = [t for t in self.starts_of(connection) if t >= after]
-        return [b - a for a, b in zip(times, times[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_the_cadence_is_the_poll_interval_when_the_budget_allows_it():
@@ -91,7 +92,9 @@ def test_the_cadence_stretches_to_the_listings_per_cycle_over_the_usable_rate():
 
 def test_the_budget_rate_is_read_at_every_decision():
     rate = [8.0]
-    schedule = PollSchedule(ScheduleSettings(interval=1.0, write_reserve=0.0), rates={PO: lambda: rate[0]})
+    schedule = PollSchedule(
+        ScheduleSettings(interval=1.0, write_reserve=0.0), rates={PO: lambda: rate[0]}
+    )
     lane = schedule.add("c0", "poweroffice", budget=PO, cost=16)
     assert schedule.period(lane) == pytest.approx(2.0)
     rate[0] = 4.0  # e.g. the budget is now split with another worker
@@ -166,7 +169,8 @@ def test_a_poll_that_published_keeps_its_connection_at_the_fastest_cadence():
     schedule = schedule_of(1, rate=1000.0, interval=1.0)
     sim = Simulation(schedule, active=lambda lane, now: True)
     sim.run(until=10.0)
-    assert sim.cycles_of("c0") and all(c == pytest.approx(1.0) for c in sim.cycles_of("c0"))
+    assert sim.cycles_of("c0")
+    assert all(c == pytest.approx(1.0) for c in sim.cycles_of("c0"))
 
 
 def test_active_connections_are_polled_more_often_than_idle_ones_under_a_saturated_budget():
