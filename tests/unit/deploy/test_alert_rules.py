@@ -9,7 +9,6 @@ with the rules untested.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.tools import require_program
 from tests.unit.deploy.conftest import DEPLOY, load_all_yaml, load_yaml
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -48,16 +48,7 @@ LABELS_OF = {
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        message = (
-            "promtool is not installed: `make install` installs it "
-            "(deploy/prometheus/install-prometheus.sh)"
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_program("promtool")
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
