@@ -219,6 +219,9 @@ async def test_sync_lag_alert_fires_while_chargebee_fails_and_resolves_after(
     async with prometheus_scraping(harness.web_port, rules, tmp_path / "prometheus") as prom:
         await prom.wait_scraped("ledgerlink_sync_lag_seconds", within=30)
         assert await prom.query('up{job="ledgerlink"} == 1'), prom.log_tail()
+        # What LedgerlinkConsumerLagGrowing compares the lag with is there too.
+        offsets = await prom.query("ledgerlink_consumer_offset")
+        assert harness.topic("changes") in {o["metric"]["topic"] for o in offsets}, offsets
         assert await prom.alerts(ALERT) == [], "a converged worker is not lagging"
 
         await harness.set_faults("chargebee", {"error_rate": 1.0, "status": 503})
