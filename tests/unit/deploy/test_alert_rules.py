@@ -163,3 +163,15 @@ def test_promtool_accepts_the_prometheusrules_groups(promtool, tmp_path):
     extracted.write_text(yaml.safe_dump({"groups": resource["spec"]["groups"]}), "utf-8")
     result = run(promtool, "check", "rules", str(extracted))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_runbooks_links_to_sections_name_headings_that_exist():
+    def anchors(path: Path) -> set[str]:
+        text = path.read_text(encoding="utf-8")
+        return {github_anchor(h) for h in re.findall(r"^#{1,6} (.+)$", text, re.MULTILINE)}
+
+    links = re.findall(r"\]\(([^)#]*)#([^)]+)\)", RUNBOOK.read_text(encoding="utf-8"))
+    assert len(links) >= 10
+    for target, anchor in links:
+        path = RUNBOOK.parent / target if target else RUNBOOK
+        assert anchor in anchors(path), f"{RUNBOOK.name} links to {target}#{anchor}"
