@@ -7,6 +7,8 @@
 # The package's service is not started: Debian's maintainer scripts ask
 # /usr/sbin/policy-rc.d first, and while this script installs, that file answers 101
 # ("do not start") unless one already exists (containers ship one that does the same).
+# On a host run by systemd the package still enables its service for the next boot
+# (`systemctl disable --now prometheus` if you do not want a Prometheus on :9090).
 # On a machine without apt-get, install Prometheus 2.x by other means and put
 # `promtool` and `prometheus` on PATH.
 set -eu
