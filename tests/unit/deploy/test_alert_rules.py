@@ -40,7 +40,7 @@ ALERT_NAMES = {
 LABELS_OF = {
     "LedgerlinkSyncLagging": {"instance", "connection"},
     "LedgerlinkPollStale": {"instance", "connection", "source"},
-    "LedgerlinkDeadLetters": {"instance", "connection"},
+    "LedgerlinkDeadLetters": {"connection"},
     "LedgerlinkWorkerDown": {"instance"},
     "LedgerlinkConsumerLagGrowing": {"instance", "topic", "partition"},
 }
