@@ -4,6 +4,7 @@ task, the sweeper for stuck creates, and the web pages. Nothing runs until a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -16,7 +17,7 @@ from connectors.polling.cursor_store import CursorStore
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
 from mappings import Flow, load_flows
-from streams.agents.backlog import CommandBacklog, partition_lag
+from streams.agents.backlog import CommandBacklog, OffsetProbe, partition_lag
 from streams.agents.breakers import Breakers
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
@@ -205,13 +206,16 @@ def build_engine(
     app.task(poll)
 
     redriven: dict[str, int] = {}
-    backlog = CommandBacklog(
-        app=app,
-        runtime=runtime,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=names.app_id,
-        topic=names.upserts_chargebee,
-    )
+    probe = OffsetProbe(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=names.app_id)
+
+    async def close_probe_on_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await probe.close()
+
+    app.task(close_probe_on_stop)
+    backlog = CommandBacklog(app=app, runtime=runtime, probe=probe, topic=names.upserts_chargebee)
 
     async def redrive_stuck_creates() -> None:
         if await backlog.waiting() != 0:
@@ -257,13 +261,7 @@ def build_engine(
     )
 
     async def refresh_consumer_lag() -> None:
-        lag = await partition_lag(
-            app=app,
-            runtime=runtime,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=names.app_id,
-            topics=consumed,
-        )
+        lag = await partition_lag(app=app, runtime=runtime, probe=probe, topics=consumed)
         if lag is not None:
             metrics.consumer_lag = lag
 
