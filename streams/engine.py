@@ -4,6 +4,7 @@ task, the sweeper for stuck creates, and the web pages. Nothing runs until a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from typing import Any
 
 import faust
 
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.kafka_state import KafkaCursorStore, KafkaIdSetStore, PollStateLog
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
 from mappings import Flow, load_flows
@@ -29,6 +30,8 @@ from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.metrics import Metrics, TableCounts
+from streams.ownership import Ownership, follow_rebalances
+from streams.poll_state import follow_ownership
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -164,9 +167,23 @@ def build_engine(
 
         app.task(register_webhooks)
 
+    # A connection is polled by the worker that holds its partition, with its share of
+    # the PowerOffice Go budget; its poll state lives in Kafka and moves with it.
+    ownership = Ownership(
+        served,
+        partitions=settings.partitions,
+        topic=names.changes,
+        on_assigned=clients.share_poweroffice_budget,
+    )
+    follow_rebalances(app, ownership)
+
     async def poll() -> None:
+        state = PollStateLog(
+            settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
+        )
+        id_sets = KafkaIdSetStore(state)
         deletions = {
-            conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
+            conn: DeletionWatch(api.poweroffice, id_sets, conn)
             for conn, api in clients.by_id.items()
         }
         publisher = TrackingPublisher(
@@ -184,21 +201,26 @@ def build_engine(
             for conn, api in clients.by_id.items()
         ]
         await publisher.start()
+        await state.start()
         if receiver is not None:
             receiver.sink = publisher  # webhooks publish through the pollers' producer
+        follower = asyncio.ensure_future(follow_ownership(ownership, state, deletions))
         try:
             await PollLoop(
                 polls,
-                store=CursorStore(settings.cursor_dir),
+                store=KafkaCursorStore(state),
                 sink=publisher,
                 interval=settings.poll_interval,
                 reconcile_interval=settings.reconcile_interval,
                 runtime=runtime,
                 clock_ms=now_ms,
+                owns=ownership.owns,
             ).run()
         finally:
+            follower.cancel()
             if receiver is not None:
                 receiver.sink = None
+            await state.stop()
             await publisher.stop()
             await clients.aclose()
 

@@ -148,7 +148,10 @@ async def test_business_entities_are_learnt_from_their_events(tmp_path):
     client = FakeChargebee([], events)
     sink = Sink()
     await poll_once(
-        BusinessEntityChangeSource(client), connection="c", store=FileCursorStore(tmp_path), sink=sink
+        BusinessEntityChangeSource(client),
+        connection="c",
+        store=FileCursorStore(tmp_path),
+        sink=sink,
     )
     assert [e.op for e in sink.events] == [Op.CREATE, Op.UPDATE, Op.DELETE]
     assert sink.events[1].after == events[1]["content"]["business_entity"]

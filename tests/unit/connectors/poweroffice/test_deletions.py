@@ -65,12 +65,14 @@ async def test_the_first_listing_reports_nothing_and_the_next_reports_deletes(tm
 
 async def test_known_ids_survive_a_restart(tmp_path):
     lister = Lister({Resource.DEPARTMENTS: [4, 5]})
-    await DeletionWatch(lister, FileIdSetStore(tmp_path), "acme", resources=[Resource.DEPARTMENTS]).check(
-        Sink(), now_ticks=1
-    )
+    await DeletionWatch(
+        lister, FileIdSetStore(tmp_path), "acme", resources=[Resource.DEPARTMENTS]
+    ).check(Sink(), now_ticks=1)
     lister.ids[Resource.DEPARTMENTS] = [5]
     sink = Sink()
-    restarted = DeletionWatch(lister, FileIdSetStore(tmp_path), "acme", resources=[Resource.DEPARTMENTS])
+    restarted = DeletionWatch(
+        lister, FileIdSetStore(tmp_path), "acme", resources=[Resource.DEPARTMENTS]
+    )
     await restarted.check(sink, now_ticks=2)
     assert [e.source.id for e in sink.events] == ["4"]
 
