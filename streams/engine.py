@@ -169,11 +169,12 @@ def build_engine(
 
     # A connection is polled by the worker that holds its partition, with its share of
     # the PowerOffice Go budget; its poll state lives in Kafka and moves with it.
+    def on_assigned(owned: frozenset[str]) -> None:
+        clients.share_poweroffice_budget(owned)
+        runtime.keep_only(owned, ownership.assigned)
+
     ownership = Ownership(
-        served,
-        partitions=settings.partitions,
-        topic=names.changes,
-        on_assigned=clients.share_poweroffice_budget,
+        served, partitions=settings.partitions, topic=names.changes, on_assigned=on_assigned
     )
     follow_rebalances(app, ownership)
 
