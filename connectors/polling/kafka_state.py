@@ -21,12 +21,12 @@ import logging
 import time
 from collections.abc import Collection, Iterable, Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from connectors.polling.cursor import Cursor
 from connectors.polling.cursor_store import CursorStoreError
-from connectors.polling.publisher import RETRY_BACKOFF_MS, PublishError
+from connectors.polling.publisher import RETRY_BACKOFF_MS, PublishError, durable_producer
 from connectors.polling.state_codec import (
     IdSetHead,
     chunk_key,
@@ -65,14 +65,7 @@ class PollStateLog:
         self._client_id = client_id
         self._values: dict[int, dict[bytes, bytes]] = {}
         self._loading = asyncio.Lock()
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            retry_backoff_ms=RETRY_BACKOFF_MS,
-        )
+        self._producer = durable_producer(bootstrap_servers, client_id=client_id)
 
     async def start(self) -> None:
         try:
