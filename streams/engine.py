@@ -207,6 +207,7 @@ def build_engine(
             receiver.sink = publisher  # webhooks publish through the pollers' producer
         follower = asyncio.ensure_future(follow_ownership(ownership, state, deletions))
         try:
+            await ownership.started.wait()
             await PollLoop(
                 polls,
                 store=KafkaCursorStore(state),

@@ -69,8 +69,13 @@ class Ownership:
         self.topic = topic
         self.assigned: frozenset[int] = frozenset()
         self.ready: frozenset[int] = frozenset()
+        self.assigned_once = False
         #: Set whenever the assignment changed; `streams.poll_state` waits on it.
         self.changed = asyncio.Event()
+        #: Set once the first assignment's poll state is loaded (even an empty one): the
+        #: poll loop waits for it, so that its first cycle (with the deletion watch's
+        #: listing) covers the connections this worker owns.
+        self.started = asyncio.Event()
         self._on_assigned = on_assigned
         self._partition = {c: partition_for(c, partitions) for c in self.connections}
 
@@ -89,6 +94,7 @@ class Ownership:
     def assign(self, assignment: Iterable[TopicPartitionLike]) -> None:
         """The whole new assignment (Faust's `on_partitions_assigned`)."""
         self.assigned = frozenset(tp.partition for tp in assignment if tp.topic == self.topic)
+        self.assigned_once = True
         self.ready &= self.assigned
         owned = self.owned()
         log.info(
@@ -105,9 +111,10 @@ class Ownership:
     def revoke(self, revoked: Iterable[TopicPartitionLike]) -> None:
         """Partitions taken away (Faust's `on_partitions_revoked`): stop polling them now."""
         gone = {tp.partition for tp in revoked if tp.topic == self.topic}
-        self.assigned -= gone
-        self.ready -= gone
-        self.changed.set()
+        if gone:
+            self.assigned -= gone
+            self.ready -= gone
+            self.changed.set()
 
     def mark_ready(self, partitions: Iterable[int]) -> None:
         """The poll state of ``partitions`` is loaded; those still assigned are polled."""

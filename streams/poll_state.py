@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
+from typing import Protocol
 
 from connectors.exceptions import LedgerlinkError
-from connectors.polling.kafka_state import PollStateLog
-from connectors.poweroffice.deletions import DeletionWatch
 from streams.ownership import Ownership
 
 __all__ = ["follow_ownership"]
@@ -28,10 +27,26 @@ log = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
 
 
+class PartitionState(Protocol):
+    """What is held of the state topic (`connectors.polling.kafka_state.PollStateLog`)."""
+
+    def loaded(self) -> frozenset[int]: ...
+
+    async def load(self, partitions: Collection[int]) -> None: ...
+
+    def forget(self, partitions: Iterable[int]) -> None: ...
+
+
+class Forgetful(Protocol):
+    """A connection's deletion watch, whose in-memory id sets may be outdated."""
+
+    def forget(self) -> None: ...
+
+
 async def follow_ownership(
     ownership: Ownership,
-    state: PollStateLog,
-    deletions: Mapping[str, DeletionWatch],
+    state: PartitionState,
+    deletions: Mapping[str, Forgetful],
 ) -> None:
     """Load the state of every partition assigned here and mark it ready; until cancelled."""
     while True:
@@ -41,6 +56,8 @@ async def follow_ownership(
         state.forget(p for p in state.loaded() if p not in assigned)
         wanted = sorted(assigned - ownership.ready)
         if not wanted:
+            if ownership.assigned_once:
+                ownership.started.set()
             continue
         try:
             await state.load(wanted)
@@ -53,6 +70,7 @@ async def follow_ownership(
             if ownership.partition_of(connection) in wanted:
                 watch.forget()
         ownership.mark_ready(wanted)
+        ownership.started.set()
         log.info(
             "poll state of partition(s) %s loaded; polling %s",
             wanted,

@@ -99,3 +99,10 @@ def test_each_assignment_reports_the_connections_owned():
     ownership.assign(assignment(*range(12)))
     ownership.assign(assignment())
     assert reported == [frozenset(CONNECTIONS), frozenset()]
+
+
+def test_revoking_nothing_is_no_change():
+    ownership = Ownership(CONNECTIONS, partitions=12, topic="p.changes")
+    ownership.revoke(set())  # Faust's first rebalance revokes the empty assignment
+    assert not ownership.changed.is_set()
+    assert not ownership.assigned_once
