@@ -61,7 +61,7 @@ async def follow_ownership(
             continue
         try:
             await state.load(wanted)
-        except LedgerlinkError as exc:
+        except (LedgerlinkError, TimeoutError) as exc:
             log.warning("reading poll state failed, trying again: %s", exc)
             await asyncio.sleep(RETRY_SECONDS)
             ownership.changed.set()
