@@ -14,7 +14,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -87,12 +87,10 @@ class Workers:
         last: list[set[int]] = []
         while time.monotonic() < deadline:
             held = [await self.changes_partitions(w) for w in workers]
-            whole = sum(len(h) for h in held) == PARTITIONS and set().union(*held) == set(
-                range(PARTITIONS)
-            )
-            if whole and held == last and all(held):
+            whole = sum(map(len, held)) == PARTITIONS == len(set().union(*held))
+            if whole and all(held) and held == last:
                 return held
-            last = held if whole else []
+            last = held
             await asyncio.sleep(2.0)
         raise AssertionError(f"partitions not settled within {within:.0f} s: {last}\n{self.logs()}")
 
@@ -107,20 +105,13 @@ class Workers:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool] | bool],
-    *,
-    within: float,
-    what: str,
-    logs: Callable[[], str],
-) -> float:
-    """Seconds until ``check()`` held; fails after ``within``."""
+    check: Callable[[], bool], *, within: float, what: str, logs: Callable[[], str]
+) -> None:
     started = time.monotonic()
-    while time.monotonic() - started < within:
-        result = check()
-        if result if isinstance(result, bool) else await result:
-            return time.monotonic() - started
+    while not check():
+        if time.monotonic() - started > within:
+            raise AssertionError(f"{what}: not within {within:.0f} s\n{logs()}")
         await asyncio.sleep(0.25)
-    raise AssertionError(f"{what}: not within {within:.0f} s\n{logs()}")
 
 
 def site_holds(company: Company, email: str) -> bool:
