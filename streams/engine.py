@@ -13,7 +13,7 @@ from typing import Any
 
 import faust
 
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.kafka_state import KafkaCursorStore, KafkaIdSetStore, PollStateLog
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
 from mappings import Flow, load_flows
@@ -30,6 +30,8 @@ from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.metrics import Metrics, TableCounts
+from streams.ownership import Ownership, follow_rebalances
+from streams.poll_state import follow_ownership
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -165,9 +167,24 @@ def build_engine(
 
         app.task(register_webhooks)
 
+    # A connection is polled by the worker that holds its partition, with its share of
+    # the PowerOffice Go budget; its poll state lives in Kafka and moves with it.
+    def on_assigned(owned: frozenset[str]) -> None:
+        clients.share_poweroffice_budget(owned)
+        runtime.keep_only(owned, ownership.assigned)
+
+    ownership = Ownership(
+        served, partitions=settings.partitions, topic=names.changes, on_assigned=on_assigned
+    )
+    follow_rebalances(app, ownership)
+
     async def poll() -> None:
+        state = PollStateLog(
+            settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
+        )
+        id_sets = KafkaIdSetStore(state)
         deletions = {
-            conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
+            conn: DeletionWatch(api.poweroffice, id_sets, conn)
             for conn, api in clients.by_id.items()
         }
         publisher = TrackingPublisher(
@@ -185,21 +202,27 @@ def build_engine(
             for conn, api in clients.by_id.items()
         ]
         await publisher.start()
+        await state.start()
         if receiver is not None:
             receiver.sink = publisher  # webhooks publish through the pollers' producer
+        follower = asyncio.ensure_future(follow_ownership(ownership, state, deletions))
         try:
+            await ownership.started.wait()
             await PollLoop(
                 polls,
-                store=CursorStore(settings.cursor_dir),
+                store=KafkaCursorStore(state),
                 sink=publisher,
                 interval=settings.poll_interval,
                 reconcile_interval=settings.reconcile_interval,
                 runtime=runtime,
                 clock_ms=now_ms,
+                owns=ownership.owns,
             ).run()
         finally:
+            follower.cancel()
             if receiver is not None:
                 receiver.sink = None
+            await state.stop()
             await publisher.stop()
             await clients.aclose()
 

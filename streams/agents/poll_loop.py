@@ -20,7 +20,7 @@ from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.events import ChangeEvent
 from connectors.exceptions import TransientApiError
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import CursorStore, FileCursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
 from connectors.polling.runner import ChangeSource, PollResult, poll_once
 from connectors.poweroffice.client import PowerOfficeClient
@@ -84,8 +84,12 @@ class PollLoop:
         reconcile_interval: float | None = None,
         runtime: Runtime | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        owns: Callable[[str], bool] | None = None,
     ) -> None:
+        """``owns``: whether this worker polls a connection now (it owns the connection's
+        partition, `streams.ownership`); asked before every poll. None: every connection."""
         self.connections = list(connections)
+        self.owns = owns
         self.store = store
         self.sink = sink
         self.interval = interval
@@ -108,6 +112,8 @@ class PollLoop:
         quiet = True
         everything: list[PollResult] = []
         for connection in self.connections:
+            if self.owns is not None and not self.owns(connection.connection):
+                continue
             results = await self._poll_sources(connection)
             everything.extend(results)
             if self.runtime is not None:
@@ -220,7 +226,7 @@ async def run_polling(
         stack.push_async_callback(publisher.stop)
         loop = PollLoop(
             polls,
-            store=CursorStore(settings.cursor_dir),
+            store=FileCursorStore(settings.cursor_dir),
             sink=publisher,
             interval=settings.poll_interval,
         )
