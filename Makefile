@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
 	PYTHONWARNINGS=ignore:::setuptools.command.editable_wheel $(BIN)/pip
 
-.PHONY: demo test lint unit install
+.PHONY: demo test lint unit install prometheus-tools
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,12 @@ $(BIN)/.installed: pyproject.toml
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
-install: $(BIN)/.installed
+install: $(BIN)/.installed prometheus-tools
+
+# promtool (rule checks and rule unit tests) and the Prometheus server (the alerting
+# integration test), from Debian's `prometheus` package when they are missing.
+prometheus-tools:
+	sh deploy/prometheus/install-prometheus.sh
 
 # The main job: local Kafka, both simulators with Norwegian sample data and the worker.
 # `make demo DEMO_ARGS=--until-synced` exits once synced: 0 when every expected link exists.

@@ -2,23 +2,31 @@
 and for every connection a worker serves.
 
 The worker's agents take the defaults; the start-up check (`streams.preflight`) lends a
-short-timeout HTTP session and a retry policy that gives up quickly.
+short-timeout HTTP session and a retry policy that gives up quickly. `ServedClients` also
+sets the worker's share of each PowerOffice Go subscription key's budget, which every
+worker of the integration draws on (`streams.ownership.budget_share`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections import Counter
+from collections.abc import Collection, Iterable
 
 import httpx
 
 from connectors.chargebee.client import DEFAULT_RETRY as CHARGEBEE_RETRY
 from connectors.chargebee.client import ChargebeeClient
 from connectors.poweroffice.auth import DEFAULT_RETRY as POWEROFFICE_RETRY
-from connectors.poweroffice.client import PowerOfficeClient
+from connectors.poweroffice.client import PowerOfficeClient, subscription_budget
 from connectors.transport import RetryPolicy
+from connectors.transport.ratelimit import budget_key
 from streams.config import ChargebeeSettings, ConnectionSettings, PowerOfficeSettings
+from streams.ownership import budget_share
 
 __all__ = ["ConnectionClients", "ServedClients", "chargebee_client", "poweroffice_client"]
+
+log = logging.getLogger(__name__)
 
 
 def poweroffice_client(
@@ -99,6 +107,30 @@ class ServedClients:
 
     def poweroffice(self, connection: str) -> PowerOfficeClient:
         return self.by_id[connection].poweroffice
+
+    def share_poweroffice_budget(self, owned: Collection[str]) -> None:
+        """Set each subscription key's budget in this process to the part of it that the
+        ``owned`` connections are of all connections using the key."""
+        total: Counter[str] = Counter()
+        mine: Counter[str] = Counter()
+        settings_of: dict[str, PowerOfficeSettings] = {}
+        for connection_id, clients in self.by_id.items():
+            po = clients.settings.poweroffice
+            key = budget_key("poweroffice", po.subscription_key.reveal())
+            settings_of.setdefault(key, po)
+            total[key] += 1
+            mine[key] += connection_id in owned
+        for key, po in settings_of.items():
+            rate = budget_share(po.requests_per_second, mine[key], total[key])
+            subscription_budget(po.subscription_key, po.requests_per_second).set_rate(rate)
+            log.info(
+                "PowerOffice Go budget of this worker: %.2f of %.2f requests/s "
+                "(%d of %d connections)",
+                rate,
+                po.requests_per_second,
+                mine[key],
+                total[key],
+            )
 
     async def aclose(self) -> None:
         for clients in self.by_id.values():

@@ -4,6 +4,7 @@ task, the sweeper for stuck creates, and the web pages. Nothing runs until a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -12,11 +13,11 @@ from typing import Any
 
 import faust
 
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.kafka_state import KafkaCursorStore, KafkaIdSetStore, PollStateLog
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
 from mappings import Flow, load_flows
-from streams.agents.backlog import CommandBacklog, partition_lag
+from streams.agents.backlog import CommandBacklog, OffsetProbe, partition_lag
 from streams.agents.breakers import Breakers
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
@@ -36,6 +37,8 @@ from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.metrics import Metrics, TableCounts
+from streams.ownership import Ownership, follow_rebalances
+from streams.poll_state import follow_ownership
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -180,9 +183,24 @@ def build_engine(
 
         app.task(register_webhooks)
 
+    # A connection is polled by the worker that holds its partition, with its share of
+    # the PowerOffice Go budget; its poll state lives in Kafka and moves with it.
+    def on_assigned(owned: frozenset[str]) -> None:
+        clients.share_poweroffice_budget(owned)
+        runtime.keep_only(owned, ownership.assigned)
+
+    ownership = Ownership(
+        served, partitions=settings.partitions, topic=names.changes, on_assigned=on_assigned
+    )
+    follow_rebalances(app, ownership)
+
     async def poll() -> None:
+        state = PollStateLog(
+            settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
+        )
+        id_sets = KafkaIdSetStore(state)
         deletions = {
-            conn: DeletionWatch(api.poweroffice, settings.cursor_dir, conn)
+            conn: DeletionWatch(api.poweroffice, id_sets, conn)
             for conn, api in clients.by_id.items()
         }
         publisher = TrackingPublisher(
@@ -201,12 +219,15 @@ def build_engine(
             for conn, api in clients.by_id.items()
         ]
         await publisher.start()
+        await state.start()
         if receiver is not None:
             receiver.sink = publisher  # webhooks publish through the pollers' producer
+        follower = asyncio.ensure_future(follow_ownership(ownership, state, deletions))
         try:
+            await ownership.started.wait()
             await PollLoop(
                 polls,
-                store=CursorStore(settings.cursor_dir),
+                store=KafkaCursorStore(state),
                 sink=publisher,
                 interval=settings.poll_interval,
                 reconcile_interval=settings.reconcile_interval,
@@ -214,23 +235,29 @@ def build_engine(
                 clock_ms=now_ms,
                 schedule=schedule_settings(settings),
                 webhooks=webhook_health,
+                owns=ownership.owns,
             ).run()
         finally:
+            follower.cancel()
             if receiver is not None:
                 receiver.sink = None
+            await state.stop()
             await publisher.stop()
             await clients.aclose()
 
     app.task(poll)
 
     redriven: dict[str, int] = {}
-    backlog = CommandBacklog(
-        app=app,
-        runtime=runtime,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=names.app_id,
-        topic=names.upserts_chargebee,
-    )
+    probe = OffsetProbe(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=names.app_id)
+
+    async def close_probe_on_stop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await probe.close()
+
+    app.task(close_probe_on_stop)
+    backlog = CommandBacklog(app=app, runtime=runtime, probe=probe, topic=names.upserts_chargebee)
 
     async def redrive_stuck_creates() -> None:
         if await backlog.waiting() != 0:
@@ -276,13 +303,7 @@ def build_engine(
     )
 
     async def refresh_consumer_lag() -> None:
-        lag = await partition_lag(
-            app=app,
-            runtime=runtime,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=names.app_id,
-            topics=consumed,
-        )
+        lag = await partition_lag(app=app, runtime=runtime, probe=probe, topics=consumed)
         if lag is not None:
             metrics.consumer_lag = lag
 

@@ -3,8 +3,8 @@
 One `CollectorRegistry` per engine, never prometheus-client's global one, so tests can
 build several engines in one process. Events are counted where they happen (the sinks,
 the join agent, every HTTP attempt through `connectors.transport.observe`); gauges of
-state — sync lag, poll age, consumer lag, what the tables hold — are computed at scrape
-time by `_StateCollector` from the runtime and the tables.
+state — sync lag, poll age, consumer lag and offsets, what the tables hold — are
+computed at scrape time by `_StateCollector` from the runtime and the tables.
 
 Sync lag of a connection: the age of the oldest change this process saw (polled) and
 has not yet applied to the other side — the oldest change event or upsert command sent
@@ -174,6 +174,20 @@ class _StateCollector(Collector):
         for (topic, partition), waiting in sorted(m.consumer_lag.items()):
             consumer.add_metric([topic, str(partition)], waiting)
         yield consumer
+
+        # Beside the lag, what tells a stalled consumer from a busy one (as Burrow judges
+        # it): the offset stands still. Only partitions processed since the start have one.
+        offsets = GaugeMetricFamily(
+            PREFIX + "consumer_offset",
+            "Next offset this worker will process on each consumed partition (what Faust "
+            "commits for the group); absent until it processed one there since it started.",
+            labels=["topic", "partition"],
+        )
+        for topic, partition in sorted(m.consumer_lag):
+            done = m.runtime.done.get((topic, partition))
+            if done is not None:
+                offsets.add_metric([topic, str(partition)], done + 1)
+        yield offsets
 
         if m.tables is None:
             return

@@ -10,7 +10,7 @@ pollers' first cycle and the replayed topics fill it again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from connectors.polling.runner import PollResult
@@ -101,6 +101,18 @@ class Runtime:
             for connection, since_ms in waiting.values():
                 oldest[connection] = min(since_ms, oldest.get(connection, since_ms))
         return oldest
+
+    def keep_only(self, connections: Collection[str], partitions: Collection[int]) -> None:
+        """After a rebalance: forget the polls of other ``connections`` and the offsets of
+        other ``partitions`` (of every topic). Another worker processes those now, so
+        their progress is not this one's to wait for or to report as lag."""
+        for connection in [c for c in self.polls if c not in connections]:
+            del self.polls[connection]
+        for connection in [c for c in self.schedule if c not in connections]:
+            del self.schedule[connection]
+        for offsets in (self.sent, self.done, self.pending):
+            for key in [k for k in offsets if k[1] not in partitions]:
+                del offsets[key]
 
     def caught_up(self) -> bool:
         return all(self.done.get(tp, -1) >= offset for tp, offset in self.sent.items())

@@ -4,7 +4,9 @@ Faust assigns only topics that exist when the consumer group forms; a topic crea
 later (by the first produce) would never be assigned. So the worker makes sure its
 topics exist, with the configured partition count, before Faust starts. Existing topics
 are left alone; a partition count that differs from the setting is an error, because the
-tables must have as many partitions as their source topics.
+tables must have as many partitions as their source topics (and Kafka can grow a topic's
+partitions but never shrink them: docs/worker.md, "Scaling out"). Topics named in
+``compacted`` keep only the latest record of each key (the poll state).
 
 This is also the worker's proof that Kafka answers before it touches the disk: it tries
 for about ten seconds, then fails with one line naming `KAFKA_BOOTSTRAP_SERVERS`.
@@ -39,6 +41,7 @@ async def ensure_topics(
     *,
     partitions: int,
     replication_factor: int,
+    compacted: Iterable[str] = (),
     attempts: int = 10,
 ) -> None:
     admin = AIOKafkaAdminClient(
@@ -56,7 +59,8 @@ async def ensure_topics(
                 ) from exc
             await asyncio.sleep(1.0)
     try:
-        wanted = list(names)
+        compact = set(compacted)
+        wanted = list(dict.fromkeys([*names, *compact]))
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if missing:
@@ -64,7 +68,10 @@ async def ensure_topics(
                 await admin.create_topics(
                     [
                         NewTopic(
-                            name, num_partitions=partitions, replication_factor=replication_factor
+                            name,
+                            num_partitions=partitions,
+                            replication_factor=replication_factor,
+                            topic_configs={"cleanup.policy": "compact"} if name in compact else {},
                         )
                         for name in missing
                     ]
@@ -79,7 +86,8 @@ async def ensure_topics(
                 raise ConfigError(
                     "LEDGERLINK_PARTITIONS",
                     f"is {partitions} but topic {topic['topic']!r} has {count} partitions; "
-                    "they must match",
+                    "they must match (set it to the topics' count, or grow the topics: "
+                    "docs/worker.md, 'Scaling out')",
                 )
     except KafkaError as exc:
         raise TopicSetupError(f"could not create ledgerlink's topics: {exc}") from exc

@@ -64,6 +64,7 @@ def run_worker(
         ensure_topics(
             settings.kafka_bootstrap_servers,
             names.all,
+            compacted=[names.poll_state],
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
         )

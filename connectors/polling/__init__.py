@@ -6,7 +6,7 @@ only know how to read their API and turn a record into a `ChangeEvent`.
 """
 
 from connectors.polling.cursor import Cursor, RecordMark, advance, select_unseen, window_start
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import CursorStore, FileCursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Cursor",
     "CursorStore",
     "EventSink",
+    "FileCursorStore",
     "RecordMark",
     "advance",
     "select_unseen",

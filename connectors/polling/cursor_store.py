@@ -1,6 +1,12 @@
-"""Durable cursors: one small JSON file per (connection, system, entity) under the data dir.
+"""Where poll cursors live: the `CursorStore` interface a poll loop depends on, and its
+file implementation.
 
-Writes go to a temporary file that is fsynced and then renamed over the old one, so a
+`CursorStore` is one async load/save per (connection, system, entity); the poll loop does
+not care where the cursor is kept. The worker keeps them in Kafka, so that they move with
+the connection's partition (`connectors.polling.kafka_state`); `FileCursorStore` keeps one
+small JSON file per (connection, system, entity) under a directory (`ledgerlink poll`).
+
+File writes go to a temporary file that is fsynced and then renamed over the old one, so a
 crash leaves either the old cursor or the new one, never half of either. File I/O runs in
 a worker thread, so the event loop never blocks on the disk.
 """
@@ -11,13 +17,14 @@ import asyncio
 import os
 import re
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 
 from connectors.exceptions import LedgerlinkError
 from connectors.polling.cursor import Cursor
 
-__all__ = ["CursorStore", "CursorStoreError", "atomic_write_bytes"]
+__all__ = ["CursorStore", "CursorStoreError", "FileCursorStore", "atomic_write_bytes"]
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -39,10 +46,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 class CursorStoreError(LedgerlinkError):
-    """A cursor file could not be read or written. The message names the file."""
+    """A cursor could not be read or written. The message names the file or topic."""
 
 
-class CursorStore:
+class CursorStore(Protocol):
+    """Durable cursors by (connection, system, entity); a missing one loads as `Cursor()`."""
+
+    async def load(self, connection: str, system: str, entity: str) -> Cursor: ...
+
+    async def save(self, connection: str, system: str, entity: str, cursor: Cursor) -> None:
+        """Return once the cursor is durable (called only after its events are published)."""
+
+
+class FileCursorStore:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 

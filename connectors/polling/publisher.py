@@ -23,7 +23,13 @@ from connectors.events import ChangeEvent
 from connectors.exceptions import LedgerlinkError
 from connectors.polling.backoff import Backoff
 
-__all__ = ["RETRY_BACKOFF_MS", "ChangePublisher", "EventSink", "PublishError"]
+__all__ = [
+    "RETRY_BACKOFF_MS",
+    "ChangePublisher",
+    "EventSink",
+    "PublishError",
+    "durable_producer",
+]
 
 #: How long the producer waits between retries of a request (aiokafka's default is 100 ms).
 RETRY_BACKOFF_MS = 1000
@@ -38,6 +44,22 @@ class EventSink(Protocol):
         """Return once every event is durably stored (acknowledged)."""
 
 
+def durable_producer(
+    bootstrap_servers: str, *, client_id: str, retry_backoff_ms: int = RETRY_BACKOFF_MS
+) -> AIOKafkaProducer:
+    """A producer whose sends count only once every in-sync replica has them (acks=all),
+    without duplicates on its own retries (idempotent): for what a cursor depends on."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        compression_type=None,
+        retry_backoff_ms=retry_backoff_ms,
+    )
+
+
 class ChangePublisher:
     def __init__(
         self,
@@ -50,14 +72,8 @@ class ChangePublisher:
     ):
         self.topic = topic
         self._backoff = backoff if backoff is not None else Backoff()
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap_servers,
-            client_id=client_id,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-            compression_type=None,
-            retry_backoff_ms=retry_backoff_ms,
+        self._producer = durable_producer(
+            bootstrap_servers, client_id=client_id, retry_backoff_ms=retry_backoff_ms
         )
 
     async def start(self) -> None:

@@ -39,12 +39,21 @@ from .resources import (
 )
 from .timestamps import format_timestamp
 
-__all__ = ["PowerOfficeClient"]
+__all__ = ["PowerOfficeClient", "subscription_budget"]
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
+
+
+def subscription_budget(subscription_key: Secret, requests_per_second: float) -> TokenBucket:
+    """The process's one bucket for a subscription key (created at ``requests_per_second``
+    on first use); every client of the key draws on it, and a worker resizes it to its
+    share of the integration's budget."""
+    return shared_buckets.get(
+        budget_key("poweroffice", subscription_key.reveal()), requests_per_second
+    )
 
 
 class PowerOfficeClient(HttpSession):
@@ -67,9 +76,7 @@ class PowerOfficeClient(HttpSession):
         self._subscription_key = subscription_key
         super().__init__(http)
         self._retry = retry
-        self._bucket = shared_buckets.get(
-            budget_key("poweroffice", subscription_key.reveal()), requests_per_second
-        )
+        self._bucket = subscription_budget(subscription_key, requests_per_second)
         self._auth = TokenProvider(
             token_url=token_url,
             application_key=application_key,

@@ -4,10 +4,13 @@ PowerOffice Go has no webhooks and its change filter never returns a deleted rec
 hard delete is only visible by listing the ids that still exist and comparing them with
 the ids known before (the reference calls it a periodic reconciliation). `DeletionWatch`
 keeps, per resource, the ids it knows — from the last listing plus every record the
-change poller published since — in a small file beside the poll cursors, and turns each
-known id that is no longer listed into a delete `ChangeEvent`. Listings go through the
-shared page loop (`paging.iter_pages`, capped); the id files are written atomically like
-the cursors (`atomic_write_bytes`).
+change poller published since — in an `IdSetStore`, and turns each known id that is no
+longer listed into a delete `ChangeEvent`. Listings go through the shared page loop
+(`paging.iter_pages`, capped).
+
+The worker keeps the id sets in Kafka beside its cursors, so that they move with the
+connection's partition (`connectors.polling.kafka_state`); `FileIdSetStore` keeps one
+file per (connection, resource), written atomically like the file cursors.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import orjson
 
@@ -28,7 +32,7 @@ from connectors.poweroffice.poller import ENTITY_NAMES, SYSTEM
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.timestamps import TICKS_PER_SECOND
 
-__all__ = ["DeletionWatch", "vanished"]
+__all__ = ["DeletionWatch", "FileIdSetStore", "IdSetStore", "vanished"]
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +43,44 @@ def vanished(known: Iterable[str], listed: Iterable[str]) -> list[str]:
     return sorted((i for i in set(known) if i not in present), key=lambda i: (len(i), i))
 
 
+class IdSetStore(Protocol):
+    """The ids known per (connection, resource name); a missing set loads empty."""
+
+    async def load(self, connection: str, resource: str) -> set[str]: ...
+
+    async def save(self, connection: str, resource: str, ids: set[str]) -> None:
+        """Return once the set is durable."""
+
+
+class FileIdSetStore:
+    """One JSON list of ids per (connection, resource) under ``directory``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path_for(self, connection: str, resource: str) -> Path:
+        return self.directory / f"{connection}-poweroffice-{resource}-ids.json"
+
+    async def load(self, connection: str, resource: str) -> set[str]:
+        path = self.path_for(connection, resource)
+
+        def read() -> set[str]:
+            try:
+                return {str(i) for i in orjson.loads(path.read_bytes())}
+            except FileNotFoundError:
+                return set()
+
+        return await asyncio.to_thread(read)
+
+    async def save(self, connection: str, resource: str, ids: set[str]) -> None:
+        path = self.path_for(connection, resource)
+        await asyncio.to_thread(atomic_write_bytes, path, orjson.dumps(sorted(ids)))
+
+
 @dataclass
 class DeletionWatch:
     client: PageLister
-    directory: Path
+    store: IdSetStore
     connection: str
     resources: Sequence[Resource] = tuple(Resource)
     #: 10 million ids per resource: far beyond any PowerOffice Go company, and a bound on
@@ -50,8 +88,10 @@ class DeletionWatch:
     max_pages: int = 500
     _known: dict[Resource, set[str]] = field(default_factory=dict)
 
-    def _path(self, resource: Resource) -> Path:
-        return self.directory / f"{self.connection}-poweroffice-{resource.value}-ids.json"
+    def forget(self) -> None:
+        """Drop what is held in memory: another worker polled the connection meanwhile, so
+        the store holds newer sets (called when the connection's partition comes back)."""
+        self._known.clear()
 
     def saw(self, event: ChangeEvent) -> None:
         """Remember a record the change poller published (it may be deleted before the
@@ -64,19 +104,11 @@ class DeletionWatch:
 
     async def _load(self, resource: Resource) -> set[str]:
         if resource not in self._known:
-            path = self._path(resource)
-
-            def read() -> set[str]:
-                try:
-                    return {str(i) for i in orjson.loads(path.read_bytes())}
-                except FileNotFoundError:
-                    return set()
-
-            self._known[resource] = await asyncio.to_thread(read)
+            self._known[resource] = await self.store.load(self.connection, resource.value)
         return self._known[resource]
 
     async def _save(self, resource: Resource, ids: set[str]) -> None:
-        await asyncio.to_thread(atomic_write_bytes, self._path(resource), orjson.dumps(sorted(ids)))
+        await self.store.save(self.connection, resource.value, ids)
 
     async def _listed(self, resource: Resource) -> set[str]:
         ids: set[str] = set()

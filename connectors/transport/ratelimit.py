@@ -40,18 +40,26 @@ class TokenBucket:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
-        self.rate = rate
         self.capacity = capacity
-        self._interval = 1.0 / rate
-        self._tolerance = (capacity - 1.0) * self._interval
         self._clock = clock
         self._next_slot = clock()
-        self._per_second = max(1, int(rate))
         self._granted: deque[float] = deque()
+        self.set_rate(rate)
+
+    def set_rate(self, rate: float) -> None:
+        """Change the budget from now on (a worker's share after a rebalance).
+
+        Slots already reserved keep their times; the next reservation is spaced by the new
+        rate, and the sliding-second cap follows at once.
+        """
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self._interval = 1.0 / rate
+        self._tolerance = (self.capacity - 1.0) * self._interval
+        self._per_second = max(1, int(rate))
 
     def reserve(self) -> float:
         """Reserve the next slot; return how many seconds to wait for it (0 when free now)."""
@@ -99,6 +107,7 @@ class TokenBucketRegistry:
         self._buckets: dict[str, TokenBucket] = {}
 
     def get(self, key: str, rate: float, capacity: float = 1.0) -> TokenBucket:
+        """The bucket of ``key``; ``rate`` and ``capacity`` apply only when it is new."""
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = TokenBucket(rate, capacity)

@@ -31,7 +31,7 @@ from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.events import ChangeEvent
 from connectors.exceptions import TransientApiError
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import CursorStore, FileCursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
 from connectors.polling.runner import ChangeSource, PollResult, poll_once
 from connectors.polling.schedule import Lane, PollSchedule, ScheduleSettings
@@ -142,6 +142,8 @@ class PollLoop:
         webhooks: WebhookHealth | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``owns``: whether this worker polls a connection now (it owns the connection's
+        partition, `streams.ownership`); asked before every poll. None: every connection."""
         self.connections = list(connections)
         self.store = store
         self.sink = sink
@@ -414,7 +416,7 @@ async def run_polling(
         stack.push_async_callback(publisher.stop)
         loop = PollLoop(
             polls,
-            store=CursorStore(settings.cursor_dir),
+            store=FileCursorStore(settings.cursor_dir),
             sink=publisher,
             interval=settings.poll_interval,
             schedule=schedule_settings(settings),

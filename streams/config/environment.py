@@ -38,7 +38,12 @@ from streams.config.settings import (
     valid_site,
 )
 
-__all__ = ["CONNECTION_VARIABLES", "load_settings"]
+__all__ = ["CONNECTION_VARIABLES", "DEFAULT_PARTITIONS", "load_settings"]
+
+#: Partitions of every topic: a connection lives on one, so this bounds how many workers
+#: can share the connections. 12 splits evenly over 1, 2, 3, 4 or 6 workers; more can be
+#: added later, never fewer (docs/worker.md, "Scaling out").
+DEFAULT_PARTITIONS = 12
 
 #: The variables that describe the one connection configured from the environment.
 CONNECTION_VARIABLES = (
@@ -187,7 +192,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         connections=connections,
         kafka_bootstrap_servers=_bootstrap(env),
         topic_prefix=topic_prefix,
-        partitions=int(_number(env, "LEDGERLINK_PARTITIONS", 1, minimum=1)),
+        partitions=int(_number(env, "LEDGERLINK_PARTITIONS", DEFAULT_PARTITIONS, minimum=1)),
         replication_factor=int(_number(env, "LEDGERLINK_REPLICATION_FACTOR", 1, minimum=1)),
         data_dir=Path(env.get("LEDGERLINK_DATA_DIR") or "./var"),
         poll_interval=_number(env, "LEDGERLINK_POLL_INTERVAL", 30.0, minimum=0.1),

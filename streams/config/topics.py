@@ -36,6 +36,13 @@ class TopicNames:
     def actions(self) -> str:
         return f"{self.prefix}actions"
 
+    @property
+    def poll_state(self) -> str:
+        """Poll cursors and known ids, compacted, on each connection's partition
+        (`connectors.polling.kafka_state`); created beside the others, never consumed by
+        the Faust app."""
+        return f"{self.prefix}poll-state"
+
     def upserts(self, target: str) -> str:
         """The command topic of the sink that writes to ``target``."""
         return self.upserts_chargebee if target == "chargebee" else self.upserts_poweroffice

@@ -172,5 +172,19 @@ def test_prometheus_reads_the_config_and_the_rules_directory(compose):
         "../prometheus/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"
         in alertmanager["volumes"]
     )
-    for source in ("prometheus.yml", "alertmanager.yml"):
+    for source in ("prometheus.yml", "alertmanager.yml", "alerts.yml"):
         assert (DEPLOY / "prometheus" / source).is_file()
+
+
+def test_prometheus_finds_the_rule_file_where_compose_mounts_it(compose):
+    config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    mounts = dict(
+        v.removesuffix(":ro").split(":") for v in compose["services"]["prometheus"]["volumes"]
+    )
+    host_dir = {target: source for source, target in mounts.items()}["/etc/prometheus/ledgerlink"]
+    for rule_file in config["rule_files"]:
+        relative = rule_file.removeprefix("/etc/prometheus/ledgerlink/")
+        assert relative != rule_file, f"{rule_file} is not under the mounted directory"
+        assert (DEPLOY / "compose" / host_dir / relative).resolve() == (
+            DEPLOY / "prometheus" / "alerts.yml"
+        )

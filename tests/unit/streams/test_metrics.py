@@ -97,6 +97,20 @@ def test_poll_age_and_consumer_lag():
     )
 
 
+def test_consumer_offset_is_the_next_to_process_on_partitions_processed_since_start():
+    runtime = Runtime()
+    metrics = build(runtime)
+    metrics.consumer_lag = {("p-changes", 0): 2, ("p-changes", 1): 5}
+    runtime.record_done("p-changes", 0, 41)
+    runtime.record_done("p-other", 0, 9)  # not a consumed partition: no series
+    got = samples(metrics)
+    offsets = {k[1]: v for k, v in got.items() if k[0] == "ledgerlink_consumer_offset"}
+    assert offsets == {(("partition", "0"), ("topic", "p-changes")): 42}
+    runtime.record_done("p-changes", 1, 0)
+    got = samples(metrics)
+    assert got[("ledgerlink_consumer_offset", (("partition", "1"), ("topic", "p-changes")))] == 1
+
+
 def test_writes_latency_and_requests_are_counted():
     metrics = build(Runtime())
     metrics.wrote("a", "chargebee", "written", source_ts_ms=NOW - 3000)

@@ -8,7 +8,7 @@ from typing import Any
 from connectors.chargebee.paging import Page
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.events import ChangeEvent, Op
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import FileCursorStore
 from connectors.polling.runner import poll_once
 
 
@@ -97,7 +97,7 @@ async def test_customers_are_read_with_deleted_ones_across_pages(tmp_path):
     await poll_once(
         CustomerChangeSource(client, page_size=10),
         connection="c",
-        store=CursorStore(tmp_path),
+        store=FileCursorStore(tmp_path),
         sink=sink,
     )
     assert len(sink.events) == 26
@@ -108,7 +108,7 @@ async def test_customers_are_read_with_deleted_ones_across_pages(tmp_path):
 
 
 async def test_customers_sharing_the_cursor_second_are_not_lost_or_repeated(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     client = FakeChargebee([customer(1, 100), customer(2, 100)], [])
     source = CustomerChangeSource(client, overlap=2)
     await poll_once(source, connection="c", store=store, sink=Sink())
@@ -148,7 +148,10 @@ async def test_business_entities_are_learnt_from_their_events(tmp_path):
     client = FakeChargebee([], events)
     sink = Sink()
     await poll_once(
-        BusinessEntityChangeSource(client), connection="c", store=CursorStore(tmp_path), sink=sink
+        BusinessEntityChangeSource(client),
+        connection="c",
+        store=FileCursorStore(tmp_path),
+        sink=sink,
     )
     assert [e.op for e in sink.events] == [Op.CREATE, Op.UPDATE, Op.DELETE]
     assert sink.events[1].after == events[1]["content"]["business_entity"]
@@ -161,7 +164,7 @@ async def test_business_entities_are_learnt_from_their_events(tmp_path):
 
 
 async def test_an_event_read_twice_in_the_overlap_is_published_once(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     client = FakeChargebee([], [be_event(1, "business_entity_created", "Fjord AS", 10)])
     source = BusinessEntityChangeSource(client, overlap=5)
     await poll_once(source, connection="c", store=store, sink=Sink())
@@ -178,7 +181,7 @@ async def test_a_customer_without_updated_at_is_read_on_the_first_poll(tmp_path)
     sink = Sink()
     source = CustomerChangeSource(client)
     client.list_customers_page = _first_page_only(old)  # type: ignore[method-assign]
-    await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=sink)
+    await poll_once(source, connection="c", store=FileCursorStore(tmp_path), sink=sink)
     assert [e.source.id for e in sink.events] == ["cus_5"]
     assert sink.events[0].source.ts_ms == old["created_at"] * 1000
 

@@ -7,21 +7,21 @@ import os
 import pytest
 
 from connectors.polling.cursor import Cursor
-from connectors.polling.cursor_store import CursorStore, CursorStoreError, atomic_write_bytes
+from connectors.polling.cursor_store import CursorStoreError, FileCursorStore, atomic_write_bytes
 
 
 async def test_a_missing_cursor_is_the_start(tmp_path):
-    assert await CursorStore(tmp_path).load("c1", "poweroffice", "Employee") == Cursor()
+    assert await FileCursorStore(tmp_path).load("c1", "poweroffice", "Employee") == Cursor()
 
 
 async def test_a_saved_cursor_is_read_back_by_a_new_store(tmp_path):
     cursor = Cursor(high_water=99, seen={"7@99": 99})
-    await CursorStore(tmp_path).save("c1", "poweroffice", "Employee", cursor)
-    assert await CursorStore(tmp_path).load("c1", "poweroffice", "Employee") == cursor
+    await FileCursorStore(tmp_path).save("c1", "poweroffice", "Employee", cursor)
+    assert await FileCursorStore(tmp_path).load("c1", "poweroffice", "Employee") == cursor
 
 
 async def test_cursors_are_separate_per_connection_system_and_entity(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     await store.save("c1", "poweroffice", "Employee", Cursor(high_water=1))
     await store.save("c2", "poweroffice", "Employee", Cursor(high_water=2))
     await store.save("c1", "poweroffice", "Customer", Cursor(high_water=3))
@@ -31,20 +31,20 @@ async def test_cursors_are_separate_per_connection_system_and_entity(tmp_path):
 
 
 async def test_no_temporary_file_is_left_behind(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     await store.save("c1", "chargebee", "customer", Cursor(high_water=5))
     assert [p.name for p in tmp_path.iterdir()] == ["c1-chargebee-customer.json"]
 
 
 async def test_a_corrupt_cursor_file_names_itself(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     store.path_for("c1", "chargebee", "customer").write_text("{not json")
     with pytest.raises(CursorStoreError, match=r"c1-chargebee-customer\.json"):
         await store.load("c1", "chargebee", "customer")
 
 
 def test_path_components_cannot_escape_the_directory(tmp_path):
-    path = CursorStore(tmp_path).path_for("../evil", "x/y", "z")
+    path = FileCursorStore(tmp_path).path_for("../evil", "x/y", "z")
     assert path.parent == tmp_path
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.polling.cursor import RecordMark
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import FileCursorStore
 from connectors.polling.runner import poll_once
 
 
@@ -69,7 +69,7 @@ def records_with_a_shared_timestamp() -> list[dict[str, Any]]:
 async def test_every_record_is_published_once(tmp_path):
     sink = RecordingSink()
     source = ListSource(records_with_a_shared_timestamp(), page_size=50)
-    result = await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=sink)
+    result = await poll_once(source, connection="c", store=FileCursorStore(tmp_path), sink=sink)
     ids = [e.source.id for e in sink.events]
     assert sorted(ids, key=int) == [str(i) for i in range(100)]
     assert result.published == 100
@@ -77,7 +77,7 @@ async def test_every_record_is_published_once(tmp_path):
 
 
 async def test_a_second_poll_with_no_changes_publishes_nothing(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     source = ListSource(records_with_a_shared_timestamp(), page_size=50)
     await poll_once(source, connection="c", store=store, sink=RecordingSink())
     sink = RecordingSink()
@@ -88,7 +88,7 @@ async def test_a_second_poll_with_no_changes_publishes_nothing(tmp_path):
 
 
 async def test_a_poller_failing_between_pages_misses_nothing_after_restart(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     records = records_with_a_shared_timestamp()
     failing = RecordingSink(fail_on_call=2)
     with pytest.raises(RuntimeError):
@@ -104,7 +104,7 @@ async def test_a_poller_failing_between_pages_misses_nothing_after_restart(tmp_p
 
 
 async def test_a_later_version_of_a_record_is_published_again(tmp_path):
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     records = [{"id": 1, "pos": 10}, {"id": 2, "pos": 11}]
     await poll_once(ListSource(records, 10), connection="c", store=store, sink=RecordingSink())
     records[0] = {"id": 1, "pos": 12}

@@ -57,8 +57,8 @@ class Simulation:
         n = 0
         while now <= until:
             while running and running[0][0] <= now:
-                _, _, lane, spent = heapq.heappop(running)
-                self.schedule.finish(lane, now, listings=spent, active=self.active(lane, now))
+                _, _, done, spent = heapq.heappop(running)
+                self.schedule.finish(done, now, listings=spent, active=self.active(done, now))
             while (lane := self.schedule.next_start(now)) is not None:
                 self.schedule.start(lane, now)
                 self.starts.append((now, lane))

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from connectors.events import ChangeEvent, Op
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import FileCursorStore
 from connectors.polling.runner import poll_once
 from connectors.poweroffice.paging import EndlessListingError, PageRequest
 from connectors.poweroffice.poller import (
@@ -82,14 +82,14 @@ async def test_a_run_of_equal_timestamps_longer_than_a_page_is_read_completely(t
     lister = FakeLister(shared_run(120, range(30, 75)))
     sink = Sink()
     source = PowerOfficeChangeSource(lister, Resource.EMPLOYEES, page_size=20)
-    await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=sink)
+    await poll_once(source, connection="c", store=FileCursorStore(tmp_path), sink=sink)
     assert sorted(int(e.source.id) for e in sink.events) == list(range(1, 121))
 
 
 async def test_paging_restarts_from_the_last_timestamp_rather_than_counting_pages(tmp_path):
     lister = FakeLister([employee(i, BASE + i) for i in range(1, 51)])
     source = PowerOfficeChangeSource(lister, Resource.EMPLOYEES, page_size=20)
-    await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=Sink())
+    await poll_once(source, connection="c", store=FileCursorStore(tmp_path), sink=Sink())
     assert [(after, page) for after, page, _, _ in lister.calls] == [
         (None, 1),
         (BASE + 19, 1),  # page 1 held ids 1..20: restart just below id 20's timestamp
@@ -100,7 +100,7 @@ async def test_paging_restarts_from_the_last_timestamp_rather_than_counting_page
 
 async def test_the_next_poll_starts_one_overlap_before_the_high_water(tmp_path):
     lister = FakeLister([employee(i, BASE + i) for i in range(1, 6)])
-    store = CursorStore(tmp_path)
+    store = FileCursorStore(tmp_path)
     source = PowerOfficeChangeSource(lister, Resource.EMPLOYEES, page_size=20, overlap=3)
     await poll_once(source, connection="c", store=store, sink=Sink())
     sink = Sink()
@@ -163,4 +163,4 @@ async def test_a_server_ignoring_the_page_number_stops_the_poll_with_a_clear_err
     lister = IgnoresPageNumber(shared_run(10, range(1, 11)))  # ten records, one timestamp
     source = PowerOfficeChangeSource(lister, Resource.EMPLOYEES, page_size=5)
     with pytest.raises(EndlessListingError, match="repeated"):
-        await poll_once(source, connection="c", store=CursorStore(tmp_path), sink=Sink())
+        await poll_once(source, connection="c", store=FileCursorStore(tmp_path), sink=Sink())

@@ -73,3 +73,20 @@ async def test_callers_waking_together_after_a_stall_stay_within_a_second_of_gra
     granted = [bucket._window_wait() for _ in range(6)]
     assert granted[:5] == [0.0] * 5
     assert granted[5] == pytest.approx(1.0)
+
+
+def test_a_new_rate_spaces_the_next_reservations():
+    clock = FakeClock()
+    bucket = TokenBucket(10, clock=clock)
+    assert [bucket.reserve() for _ in range(2)] == pytest.approx([0.0, 0.1])
+    bucket.set_rate(2)
+    assert bucket.rate == 2
+    # The slot reserved at the old rate stands; the ones after it are 0.5 s apart.
+    assert [bucket.reserve() for _ in range(2)] == pytest.approx([0.2, 0.7])
+
+
+def test_a_new_rate_must_be_positive():
+    bucket = TokenBucket(10, clock=FakeClock())
+    with pytest.raises(ValueError, match="rate"):
+        bucket.set_rate(0)
+    assert bucket.rate == 10

@@ -13,7 +13,7 @@ import pytest
 from connectors.events import ChangeEvent, Op, Origin, Source
 from connectors.exceptions import PermanentApiError, TransientApiError
 from connectors.polling.cursor import RecordMark
-from connectors.polling.cursor_store import CursorStore
+from connectors.polling.cursor_store import FileCursorStore
 from connectors.polling.schedule import ScheduleSettings
 from streams.agents.poll_loop import ConnectionPoll, PollLoop
 from streams.runtime import Runtime
@@ -80,7 +80,7 @@ async def wait_until(check, what: str, within: float = 20.0) -> None:
 async def test_once_polls_every_source_of_every_connection_and_returns_them_in_order(tmp_path):
     (a, a_sources), (b, b_sources) = connection("a", records=3), connection("b", records=2)
     sink = RecordingSink()
-    loop = PollLoop([a, b], store=CursorStore(tmp_path), sink=sink, interval=0.01)
+    loop = PollLoop([a, b], store=FileCursorStore(tmp_path), sink=sink, interval=0.01)
     results = await loop.run(once=True)
     assert all(s.reads == 1 for s in [*a_sources.values(), *b_sources.values()])
     assert [(r.system, r.entity) for r in results] == [
@@ -101,7 +101,7 @@ async def test_a_connection_this_process_does_not_own_is_never_polled(tmp_path):
         return name == "a"
 
     loop = PollLoop(
-        [a, b], store=CursorStore(tmp_path), sink=RecordingSink(), interval=0.01, owns=owns
+        [a, b], store=FileCursorStore(tmp_path), sink=RecordingSink(), interval=0.01, owns=owns
     )
     await loop.run(once=True)
     assert a_sources["Employee"].reads == 1
@@ -115,7 +115,7 @@ async def test_healthy_webhooks_leave_chargebee_to_a_slow_safety_net(tmp_path):
     health.record_registered("a")
     loop = PollLoop(
         [conn],
-        store=CursorStore(tmp_path),
+        store=FileCursorStore(tmp_path),
         sink=RecordingSink(),
         interval=0.01,
         schedule=ScheduleSettings(interval=0.01, idle_backoff=1.0, safety_interval=3600.0),
@@ -135,7 +135,7 @@ async def test_a_webhook_wakes_an_idle_connection(tmp_path):
     health = WebhookHealth(clock_ms=lambda: 0)
     loop = PollLoop(
         [conn],
-        store=CursorStore(tmp_path),
+        store=FileCursorStore(tmp_path),
         sink=RecordingSink(),
         interval=0.01,
         schedule=ScheduleSettings(interval=0.01, idle_backoff=8.0),
@@ -158,7 +158,11 @@ async def test_rounds_are_quiet_only_when_every_lane_answered_with_nothing_new(t
     sources["customer"].error = TransientApiError("unavailable", system="chargebee", status=503)
     runtime = Runtime()
     loop = PollLoop(
-        [conn], store=CursorStore(tmp_path), sink=RecordingSink(), interval=0.01, runtime=runtime
+        [conn],
+        store=FileCursorStore(tmp_path),
+        sink=RecordingSink(),
+        interval=0.01,
+        runtime=runtime,
     )
     task = asyncio.create_task(loop.run())
     try:
@@ -179,6 +183,6 @@ async def test_a_permanent_error_stops_the_loop(tmp_path):
     sources["Customer"].error = PermanentApiError(
         "check the keys", system="poweroffice", status=401
     )
-    loop = PollLoop([conn], store=CursorStore(tmp_path), sink=RecordingSink(), interval=0.01)
+    loop = PollLoop([conn], store=FileCursorStore(tmp_path), sink=RecordingSink(), interval=0.01)
     with pytest.raises(PermanentApiError):
         await asyncio.wait_for(loop.run(), 20)

@@ -16,6 +16,11 @@ def test_defaults_point_at_local_kafka_and_the_simulators():
     assert settings.web_port == 6066
 
 
+def test_topics_have_twelve_partitions_unless_told_otherwise():
+    assert load_settings({}).partitions == 12
+    assert load_settings({"LEDGERLINK_PARTITIONS": "24"}).partitions == 24
+
+
 def test_chargebee_base_url_defaults_to_the_site():
     settings = load_settings({"CHARGEBEE_SITE": "acme-test"})
     assert settings.chargebee.base_url == "https://acme-test.chargebee.com/api/v2"
@@ -75,6 +80,8 @@ def test_an_empty_variable_counts_as_unset():
         ("POWEROFFICE_BASE_URL", "goapi/v2"),
         ("CHARGEBEE_SITE", "acme.test/x"),
         ("LEDGERLINK_CONNECTION_ID", "a b"),
+        ("LEDGERLINK_PARTITIONS", "0"),
+        ("LEDGERLINK_PARTITIONS", "many"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(name, value):
