@@ -11,9 +11,11 @@ The rules, all pure (time is passed in, nothing sleeps here):
 - **Cadence from the budget.** A lane wants to be polled every ``interval`` (the fastest
   cadence), times its idle factor, or every ``safety_interval`` while it is a safety net.
   When the lanes sharing a budget want more listings per second than the budget's usable
-  rate (its rate less ``write_reserve``, the share left for the sinks' writes), every
-  lane's period is stretched by the same factor: `budget_stretch`. With equal wishes that
-  is the shortest sustainable cycle, listings per cycle ÷ usable rate.
+  rate (its rate less ``write_reserve``, the share left for the sinks' writes), the
+  fastest wishes are slowed to one common cycle, the shortest the budget sustains
+  (`sustainable_cycle`, a water level: with equal wishes it is listings per cycle ÷
+  usable rate), while lanes that wish to be slower keep their wish. So an idle lane is
+  never polled less often than every max(its wish, that cycle).
 - **Never over budget.** Whatever the estimates, a *pacer* per budget lets a poll start
   only once the listings of the polls started before it fit the usable rate; a poll that
   cost more than estimated pushes the pacer back by the difference.
@@ -35,7 +37,7 @@ __all__ = [
     "Lane",
     "PollSchedule",
     "ScheduleSettings",
-    "budget_stretch",
+    "sustainable_cycle",
 ]
 
 
@@ -88,14 +90,30 @@ class Lane:
         return (self.connection, self.system)
 
 
-def budget_stretch(wishes: Iterable[tuple[float, float]], usable_rate: float) -> float:
-    """How much every lane's wished period must grow so that the lanes sharing a budget
-    fit its usable rate: ``wishes`` are (listings per poll, wished period in s) pairs;
-    1.0 when they fit already."""
-    load = sum(cost / period for cost, period in wishes)
+def sustainable_cycle(wishes: Iterable[tuple[float, float]], usable_rate: float) -> float:
+    """The shortest cycle the lanes sharing a budget can all be held to: ``wishes`` are
+    (listings per poll, wished period in s) pairs; every lane is then polled every
+    max(its wish, this cycle) and together they spend at most ``usable_rate`` listings/s.
+    0.0 when every wish fits already."""
+    ordered = sorted(wishes, key=lambda wish: wish[1])
+    uncapped = sum(cost / period for cost, period in ordered)
+    if uncapped <= usable_rate:
+        return 0.0
     if usable_rate <= 0:
-        return float("inf") if load > 0 else 1.0
-    return max(1.0, load / usable_rate)
+        return float("inf")
+    capped_cost = 0.0
+    for i, (cost, period) in enumerate(ordered):
+        # Lanes 0..i poll at the common cycle; the slower ones keep their wish.
+        capped_cost += cost
+        uncapped -= cost / period
+        left = usable_rate - uncapped
+        if left <= 0:
+            continue
+        cycle = capped_cost / left
+        following = ordered[i + 1][1] if i + 1 < len(ordered) else float("inf")
+        if cycle <= following:
+            return cycle
+    return capped_cost / usable_rate
 
 
 #: Never-started lanes sort before every started one, in the order they were added.
@@ -153,11 +171,12 @@ class PollSchedule:
             return max(self.settings.safety_interval, self.settings.interval)
         return self.settings.interval * lane.idle_factor
 
-    def stretch(self, budget: Hashable) -> float:
+    def cycle(self, budget: Hashable) -> float:
+        """The shortest cycle ``budget`` sustains for the lanes this process owns now."""
         rate = self.usable_rate(budget)
         if rate == float("inf"):
-            return 1.0
-        return budget_stretch(
+            return 0.0
+        return sustainable_cycle(
             (
                 (lane.cost, self.wished_period(lane))
                 for lane in self.lanes
@@ -167,8 +186,8 @@ class PollSchedule:
         )
 
     def period(self, lane: Lane) -> float:
-        """The lane's target cycle: its wish, stretched to fit its budget."""
-        return self.wished_period(lane) * self.stretch(lane.budget)
+        """The lane's target cycle: its wish, or its budget's cycle when that is longer."""
+        return max(self.wished_period(lane), self.cycle(lane.budget))
 
     def mode(self, lane: Lane) -> str:
         if lane.safety_net:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from connectors.polling.schedule import Lane, PollSchedule, ScheduleSettings, budget_stretch
+from connectors.polling.schedule import Lane, PollSchedule, ScheduleSettings, sustainable_cycle
 
 PO = "poweroffice-subscription"
 
@@ -102,16 +102,27 @@ def test_the_budget_rate_is_read_at_every_decision():
 
 
 @pytest.mark.parametrize(
-    ("wishes", "rate", "stretch"),
+    ("wishes", "rate", "cycle"),
     [
-        ([(4, 1.0)] * 2, 10.0, 1.0),
-        ([(4, 1.0)] * 20, 8.0, 10.0),
-        ([(4, 1.0), (4, 4.0)], 2.5, 2.0),
-        ([], 1.0, 1.0),
+        ([(4, 1.0)] * 2, 10.0, 0.0),  # fits: every lane keeps its wish
+        ([(4, 1.0)] * 20, 8.0, 10.0),  # listings per cycle / rate
+        ([(4, 1.0)] * 10 + [(4, 4.0)] * 10, 8.0, 10.0),  # idle wishes below the cycle: equal
+        ([(4, 1.0)] + [(4, 4.0)] * 4, 8.0, 0.0),  # fits exactly
+        ([(4, 1.0)] + [(4, 4.0)] * 4, 7.2, 4 / 3.2),  # the idle keep 4 s, the active slows
+        ([(2, 300.0), (4, 1.0)], 2.0, (4 - 0) / (2.0 - 2 / 300.0)),  # a safety net keeps 300 s
+        ([], 1.0, 0.0),
     ],
 )
-def test_budget_stretch(wishes, rate, stretch):
-    assert budget_stretch(wishes, rate) == pytest.approx(stretch)
+def test_sustainable_cycle(wishes, rate, cycle):
+    assert sustainable_cycle(wishes, rate) == pytest.approx(cycle)
+
+
+def test_no_lane_of_a_budget_is_held_to_more_than_the_sustainable_cycle_or_its_wish():
+    schedule = schedule_of(20, rate=8.0, reserve=0.1, cost=4, interval=1.0, backoff=4.0)
+    for lane in schedule.lanes[:10]:
+        lane.idle_factor = 4.0
+    periods = [schedule.period(lane) for lane in schedule.lanes]
+    assert periods == [pytest.approx(20 * 4 / 7.2)] * 20
 
 
 def test_a_saturated_budget_is_never_exceeded_in_any_ten_seconds():
@@ -173,14 +184,17 @@ def test_a_poll_that_published_keeps_its_connection_at_the_fastest_cadence():
     assert all(c == pytest.approx(1.0) for c in sim.cycles_of("c0"))
 
 
-def test_active_connections_are_polled_more_often_than_idle_ones_under_a_saturated_budget():
-    schedule = schedule_of(20, rate=8.0, cost=4)
+def test_active_connections_are_polled_more_often_than_idle_ones_when_the_budget_binds():
+    # All five active would need 20 listings/s of 7.2: one active, four idle still bind it.
+    schedule = schedule_of(5, rate=8.0, cost=4, interval=1.0, backoff=4.0)
     sim = Simulation(schedule, active=lambda lane, now: lane.connection == "c0")
     sim.run(until=120.0)
     counts = Counter(lane.connection for t, lane in sim.starts if t > 30.0)
-    idle = [counts[f"c{i}"] for i in range(1, 20)]
+    idle = [counts[f"c{i}"] for i in range(1, 5)]
     assert counts["c0"] >= 2 * max(idle), counts
     assert min(idle) >= 1  # the idle ones still get their turn
+    times = sorted(t for t, _ in sim.requests if t > 30.0)
+    assert len(times) <= 7.2 * (times[-1] - times[0]) + 4
 
 
 def test_a_site_with_healthy_webhooks_is_polled_only_as_a_safety_net():
