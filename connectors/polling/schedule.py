@@ -244,15 +244,18 @@ class PollSchedule:
             pacer.next_free = now + self.settings.interval  # no budget: look again later
         lane.due = now + self.period(lane)
 
-    def finish(self, lane: Lane, now: float, *, listings: float, active: bool) -> None:
-        """``lane``'s poll ended having spent ``listings`` requests; ``active``: it
+    def finish(
+        self, lane: Lane, now: float, *, listings: float, active: bool, extra: float = 0.0
+    ) -> None:
+        """``lane``'s poll ended having spent ``listings`` requests, and ``extra`` ones on
+        work that does not come back every poll (the deletion watch); ``active``: it
         published something."""
         lane.running = False
         lane.polls += 1
         rate = self.usable_rate(lane.budget)
         if 0 < rate < float("inf"):
             pacer = self._pacer(lane.budget)
-            pacer.next_free += (listings - lane.cost) / rate  # settle the estimate
+            pacer.next_free += (listings + extra - lane.cost) / rate  # settle the estimate
         lane.cost = max(listings, lane.nominal_cost)
         if active:
             self.wake(lane.connection)

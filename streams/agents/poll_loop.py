@@ -276,13 +276,14 @@ class PollLoop:
             results.append(result)
             listings += max(result.pages, 1)
         deleted = 0
+        extra = 0.0
         deletions = work.poll.deletions
         if (
             deletions is not None
             and lane.system == "poweroffice"
             and self._reconcile_due(connection)
         ):
-            listings += len(deletions.resources)
+            extra = float(len(deletions.resources))
             try:
                 deleted = await deletions.check(self.sink, now_ticks=time.time_ns() // 100)
                 assert self.reconcile_interval is not None
@@ -291,7 +292,9 @@ class PollLoop:
                 log.warning("%s: looking for deleted records failed: %s", connection, exc)
                 failed = True
         published = sum(r.published for r in results) + deleted
-        self.schedule.finish(lane, self._clock(), listings=listings, active=published > 0)
+        self.schedule.finish(
+            lane, self._clock(), listings=listings, extra=extra, active=published > 0
+        )
         if self.runtime is not None:
             self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
             self.runtime.record_schedule(

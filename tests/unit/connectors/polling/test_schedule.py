@@ -238,3 +238,12 @@ def test_nothing_starts_while_a_lanes_previous_poll_runs():
     schedule.start(lane, 0.0)
     assert schedule.next_start(50.0) is None
     assert schedule.wait(50.0) is None
+
+
+def test_work_that_does_not_recur_is_charged_once_not_to_the_next_estimate():
+    schedule = schedule_of(1, rate=8.0, reserve=0.0, cost=4)
+    lane = schedule.lanes[0]
+    schedule.start(lane, 0.0)
+    schedule.finish(lane, 0.5, listings=4, extra=8, active=False)  # the deletion watch ran
+    assert lane.cost == 4
+    assert schedule.wait(0.5) == pytest.approx(1.0)  # 12 listings at 8/s from 0
