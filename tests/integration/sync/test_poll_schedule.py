@@ -140,6 +140,7 @@ async def test_every_connection_is_polled_within_the_budget_and_every_edit_arriv
     }
     assert all(isinstance(c, float) for c in cycles.values()), statuses
     po_requests = sum([await count(c.po.root_url) for c in harness.companies.values()])
+    counted_over = time.monotonic() - started
     ideal = CONNECTIONS * PO_LISTINGS_PER_POLL / PO_CLIENT_BUDGET_PER_SECOND
     times = sorted(arrived.values())
     print(
@@ -147,7 +148,7 @@ async def test_every_connection_is_polled_within_the_budget_and_every_edit_arriv
         f"{PO_CLIENT_BUDGET_PER_SECOND}/s: edit arrival first {times[0]:.1f} s, median "
         f"{statistics.median(times):.1f} s, last {times[-1]:.1f} s; budget-bound ideal "
         f"{ideal:.1f} s (last/ideal {times[-1] / ideal:.2f}); PowerOffice Go requests "
-        f"{po_requests} in {elapsed:.1f} s ({po_requests / elapsed:.1f}/s); achieved cycles "
+        f"{po_requests} in {counted_over:.1f} s ({po_requests / counted_over:.1f}/s); cycles "
         f"{ {name: round(c, 1) for name, c in sorted(cycles.items())} }; Employees polls per "
         f"company {polled}; 429s {sum(refused.values())}"
     )
