@@ -24,7 +24,7 @@ from .conftest import PO_CLIENT_BUDGET_PER_SECOND
 from .test_connections import (
     Company,
     ConnectionsHarness,
-    connections_toml,
+    connections_harness,
     reset_stats,
     seed,
     set_faults,
@@ -52,25 +52,12 @@ async def harness(
             company = await start_company(f"tenant{n}")
             seed(company, (50_001 + n, 50_101 + n), offset=n * 2, domain=f"tenant{n}.no")
             companies.append(company)
-        connections_file = tmp_path / "connections.toml"
-        connections_file.write_text(
-            connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
-        )
-        data_dir = tmp_path / "ledgerlink-data"
-        data_dir.mkdir()
-        first = companies[0]
-        the_harness = ConnectionsHarness(
-            po_store=first.po_store,
-            cb_store=first.cb_store,
-            po=first.po,
-            cb=first.cb,
+        the_harness = connections_harness(
+            companies,
             kafka_bootstrap=kafka_bootstrap,
-            prefix=f"{topic_name}.",
-            data_dir=data_dir,
-            log_path=tmp_path / "worker.log",
+            topic_name=topic_name,
+            tmp_path=tmp_path,
             poll_interval=POLL_INTERVAL,
-            companies={company.connection: company for company in companies},
-            connections_file=connections_file,
         )
         yield the_harness
     finally:
@@ -122,7 +109,6 @@ async def test_every_connection_is_polled_within_the_budget_and_every_edit_arriv
         await asyncio.sleep(0.05)
     missing = sorted(set(expected) - set(arrived))
     assert not missing, f"edits never reached their site: {missing}; log:\n{harness.log_tail()}"
-    elapsed = time.monotonic() - started
 
     # Every company was polled, and nobody was ever refused for going over a budget.
     polled = {
