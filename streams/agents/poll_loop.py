@@ -295,7 +295,7 @@ class PollLoop:
         self.schedule.finish(
             lane, self._clock(), listings=listings, extra=extra, active=published > 0
         )
-        if self.runtime is not None:
+        if self.runtime is not None and self.owns(connection):  # not if it moved meanwhile
             self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
             self.runtime.record_schedule(
                 connection,

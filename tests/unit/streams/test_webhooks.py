@@ -180,3 +180,19 @@ def test_a_registered_endpoint_is_healthy_until_its_registration_fails():
     assert not health.healthy("other")
     health.record_failed("acme")
     assert not health.healthy("acme")
+
+
+async def test_registered_endpoints_are_reported_healthy():
+    from streams.webhooks import register_endpoints
+
+    fake = FakeEndpoints()
+    health = WebhookHealth(clock_ms=lambda: 0)
+    await register_endpoints(
+        lambda _connection: fake,  # type: ignore[arg-type,return-value]
+        ["acme"],
+        base_url="https://h.example.no",
+        secret=SECRET,
+        health=health,
+    )
+    assert health.healthy("acme")
+    assert not health.healthy("other")
