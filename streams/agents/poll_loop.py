@@ -237,12 +237,12 @@ class PollLoop:
         self._wakeup.set()
 
     def _follow_signals(self) -> None:
-        """Chargebee lanes whose webhooks are healthy become safety nets (and back)."""
-        if self.webhooks is None:
-            return
-        for lane in self.schedule.lanes:
-            if lane.system == "chargebee":
-                self.schedule.set_safety_net(lane, self.webhooks.healthy(lane.connection))
+        """Chargebee lanes whose webhooks are healthy become safety nets (and back); a
+        round no longer waits for lanes that became safety nets or moved away."""
+        if self.webhooks is not None:
+            for lane in self.schedule.lanes:
+                if lane.system == "chargebee":
+                    self.schedule.set_safety_net(lane, self.webhooks.healthy(lane.connection))
         self._settle_round()
 
     async def _poll_lane(self, lane: Lane) -> list[PollResult]:

@@ -186,3 +186,27 @@ async def test_a_permanent_error_stops_the_loop(tmp_path):
     loop = PollLoop([conn], store=FileCursorStore(tmp_path), sink=RecordingSink(), interval=0.01)
     with pytest.raises(PermanentApiError):
         await asyncio.wait_for(loop.run(), 20)
+
+
+async def test_a_round_does_not_wait_for_a_connection_that_moved_away(tmp_path):
+    (a, _), (b, b_sources) = connection("a"), connection("b")
+    owned = {"a", "b"}
+    b_sources["Employee"].error = TransientApiError("unavailable", system="poweroffice")
+    runtime = Runtime()
+    loop = PollLoop(
+        [a, b],
+        store=FileCursorStore(tmp_path),
+        sink=RecordingSink(),
+        interval=0.01,
+        runtime=runtime,
+        owns=lambda name: name in owned,
+    )
+    task = asyncio.create_task(loop.run())
+    try:
+        await wait_until(lambda: runtime.cycles >= 2, "rounds end")
+        assert runtime.idle_cycles == 0  # b keeps failing
+        owned.discard("b")  # b's partition went to another worker
+        await wait_until(lambda: runtime.idle_cycles >= 2, "quiet rounds of a alone")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
