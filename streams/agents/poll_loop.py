@@ -241,9 +241,23 @@ class PollLoop:
         round no longer waits for lanes that became safety nets or moved away."""
         if self.webhooks is not None:
             for lane in self.schedule.lanes:
-                if lane.system == "chargebee":
-                    self.schedule.set_safety_net(lane, self.webhooks.healthy(lane.connection))
+                healthy = self.webhooks.healthy(lane.connection)
+                if lane.system == "chargebee" and lane.safety_net != healthy:
+                    self.schedule.set_safety_net(lane, healthy)
+                    self._record_lane(lane)
         self._settle_round()
+
+    def _record_lane(self, lane: Lane) -> None:
+        if self.runtime is not None and self.owns(lane.connection):
+            self.runtime.record_schedule(
+                lane.connection,
+                lane.system,
+                LaneStatus(
+                    cycle_seconds=lane.cycle,
+                    target_seconds=self.schedule.period(lane),
+                    mode=self.schedule.mode(lane),
+                ),
+            )
 
     async def _poll_lane(self, lane: Lane) -> list[PollResult]:
         try:
@@ -297,15 +311,7 @@ class PollLoop:
         )
         if self.runtime is not None and self.owns(connection):  # not if it moved meanwhile
             self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
-            self.runtime.record_schedule(
-                connection,
-                lane.system,
-                LaneStatus(
-                    cycle_seconds=lane.cycle,
-                    target_seconds=self.schedule.period(lane),
-                    mode=self.schedule.mode(lane),
-                ),
-            )
+        self._record_lane(lane)
         self._round_quiet = self._round_quiet and not failed and published == 0
         self._round_polls += 1
         self._round_left.discard(lane.key)

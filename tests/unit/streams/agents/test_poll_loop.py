@@ -113,11 +113,13 @@ async def test_healthy_webhooks_leave_chargebee_to_a_slow_safety_net(tmp_path):
     conn, sources = connection("a")
     health = WebhookHealth(clock_ms=lambda: 0)
     health.record_registered("a")
+    runtime = Runtime()
     loop = PollLoop(
         [conn],
         store=FileCursorStore(tmp_path),
         sink=RecordingSink(),
         interval=0.01,
+        runtime=runtime,
         schedule=ScheduleSettings(interval=0.01, idle_backoff=1.0, safety_interval=3600.0),
         webhooks=health,
     )
@@ -125,6 +127,8 @@ async def test_healthy_webhooks_leave_chargebee_to_a_slow_safety_net(tmp_path):
     try:
         await wait_until(lambda: sources["Employee"].reads >= 5, "PowerOffice Go kept its cadence")
         assert sources["customer"].reads == 1  # polled once, then only every hour
+        assert runtime.schedule["a"]["chargebee"].mode == "safety-net"
+        assert runtime.schedule["a"]["chargebee"].target_seconds == 3600.0
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
