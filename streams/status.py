@@ -66,8 +66,10 @@ def status_view(
         "poll_cycles": runtime.cycles,
         "schedule": {
             system: {
-                "cycle_seconds": lane.cycle_seconds,
-                "target_seconds": lane.target_seconds,
+                "cycle_seconds": None
+                if lane.cycle_seconds is None
+                else round(lane.cycle_seconds, 3),
+                "target_seconds": round(lane.target_seconds, 3),
                 "mode": lane.mode,
             }
             for system, lane in sorted(runtime.schedule.get(connection, {}).items())
