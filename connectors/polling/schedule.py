@@ -74,6 +74,7 @@ class Lane:
     cost: float = 0.0  # listings the next poll is expected to cost
     due: float = 0.0
     idle_factor: float = 1.0
+    quiet: bool = False  # its last poll published nothing, and nothing woke it since
     safety_net: bool = False
     running: bool = False
     polls: int = 0  # polls finished
@@ -192,7 +193,7 @@ class PollSchedule:
     def mode(self, lane: Lane) -> str:
         if lane.safety_net:
             return "safety-net"
-        return "active" if lane.idle_factor == 1.0 else "idle"
+        return "idle" if lane.quiet else "active"
 
     # -- starting --------------------------------------------------------------------------
 
@@ -257,6 +258,7 @@ class PollSchedule:
             pacer = self._pacer(lane.budget)
             pacer.next_free += (listings + extra - lane.cost) / rate  # settle the estimate
         lane.cost = max(listings, lane.nominal_cost)
+        lane.quiet = not active
         if active:
             self.wake(lane.connection)
         else:
@@ -271,7 +273,10 @@ class PollSchedule:
         """Activity on ``connection`` (a poll published, a webhook came): its lanes go back
         to the fastest cadence (a safety-net lane stays slow)."""
         for lane in self.lanes:
-            if lane.connection == connection and lane.idle_factor != 1.0:
+            if lane.connection != connection:
+                continue
+            lane.quiet = False
+            if lane.idle_factor != 1.0:
                 lane.idle_factor = 1.0
                 self._reschedule(lane)
 

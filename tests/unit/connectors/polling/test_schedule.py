@@ -171,6 +171,7 @@ def test_an_idle_connection_backs_off_to_the_bound_and_snaps_back_on_activity():
             schedule.finish(lane, float(now), listings=4, active=False)
             periods.append(schedule.period(lane))
     assert periods[:3] == [2.0, 4.0, 4.0]  # doubling, bounded at 4x the interval
+    assert schedule.mode(lane) == "idle"
     schedule.wake("c0")  # e.g. a webhook came
     assert schedule.period(lane) == 1.0
     assert schedule.mode(lane) == "active"
