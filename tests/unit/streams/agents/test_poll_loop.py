@@ -5,6 +5,7 @@ permanent error stops the loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -69,6 +70,21 @@ def connection(name: str, records: int = 0) -> tuple[ConnectionPoll, dict[str, F
     return ConnectionPoll(name, list(sources.values())), sources
 
 
+def loop_of(polls: list[ConnectionPoll], tmp_path, **kwargs: Any) -> PollLoop:
+    kwargs.setdefault("sink", RecordingSink())
+    return PollLoop(polls, store=FileCursorStore(tmp_path), interval=0.01, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def running(loop: PollLoop) -> AsyncIterator[None]:
+    task = asyncio.create_task(loop.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def wait_until(check, what: str, within: float = 20.0) -> None:
     for _ in range(int(within / 0.01)):
         if check():
@@ -80,7 +96,7 @@ async def wait_until(check, what: str, within: float = 20.0) -> None:
 async def test_once_polls_every_source_of_every_connection_and_returns_them_in_order(tmp_path):
     (a, a_sources), (b, b_sources) = connection("a", records=3), connection("b", records=2)
     sink = RecordingSink()
-    loop = PollLoop([a, b], store=FileCursorStore(tmp_path), sink=sink, interval=0.01)
+    loop = loop_of([a, b], tmp_path, sink=sink)
     results = await loop.run(once=True)
     assert all(s.reads == 1 for s in [*a_sources.values(), *b_sources.values()])
     assert [(r.system, r.entity) for r in results] == [
@@ -100,9 +116,7 @@ async def test_a_connection_this_process_does_not_own_is_never_polled(tmp_path):
         asked.append(name)
         return name == "a"
 
-    loop = PollLoop(
-        [a, b], store=FileCursorStore(tmp_path), sink=RecordingSink(), interval=0.01, owns=owns
-    )
+    loop = loop_of([a, b], tmp_path, owns=owns)
     await loop.run(once=True)
     assert a_sources["Employee"].reads == 1
     assert all(s.reads == 0 for s in b_sources.values())
@@ -114,62 +128,47 @@ async def test_healthy_webhooks_leave_chargebee_to_a_slow_safety_net(tmp_path):
     health = WebhookHealth(clock_ms=lambda: 0)
     health.record_registered("a")
     runtime = Runtime()
-    loop = PollLoop(
+    loop = loop_of(
         [conn],
-        store=FileCursorStore(tmp_path),
-        sink=RecordingSink(),
-        interval=0.01,
+        tmp_path,
         runtime=runtime,
         schedule=ScheduleSettings(interval=0.01, idle_backoff=1.0, safety_interval=3600.0),
         webhooks=health,
     )
-    task = asyncio.create_task(loop.run())
-    try:
+    async with running(loop):
         await wait_until(lambda: sources["Employee"].reads >= 5, "PowerOffice Go kept its cadence")
         assert sources["customer"].reads == 1  # polled once, then only every hour
         assert runtime.schedule["a"]["chargebee"].mode == "safety-net"
         assert runtime.schedule["a"]["chargebee"].target_seconds == 3600.0
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_webhook_wakes_an_idle_connection(tmp_path):
     conn, _ = connection("a")
     health = WebhookHealth(clock_ms=lambda: 0)
-    loop = PollLoop(
+    loop = loop_of(
         [conn],
-        store=FileCursorStore(tmp_path),
-        sink=RecordingSink(),
-        interval=0.01,
+        tmp_path,
         schedule=ScheduleSettings(interval=0.01, idle_backoff=8.0),
         webhooks=health,
     )
-    task = asyncio.create_task(loop.run())
-    try:
+    async with running(loop):
         lane = next(lane for lane in loop.schedule.lanes if lane.system == "poweroffice")
         await wait_until(lambda: lane.idle_factor == 8.0, "an idle lane backs off")
         health.record_event("a")
         assert lane.idle_factor == 1.0
         assert loop.schedule.mode(lane) == "active"
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_rounds_are_quiet_only_when_every_lane_answered_with_nothing_new(tmp_path):
     conn, sources = connection("a", records=2)
     sources["customer"].error = TransientApiError("unavailable", system="chargebee", status=503)
     runtime = Runtime()
-    loop = PollLoop(
+    loop = loop_of(
         [conn],
-        store=FileCursorStore(tmp_path),
-        sink=RecordingSink(),
-        interval=0.01,
+        tmp_path,
         runtime=runtime,
     )
-    task = asyncio.create_task(loop.run())
-    try:
+    async with running(loop):
         await wait_until(lambda: runtime.cycles >= 3, "rounds end")
         assert runtime.idle_cycles == 0  # one source keeps failing
         sources["customer"].error = None
@@ -177,9 +176,6 @@ async def test_rounds_are_quiet_only_when_every_lane_answered_with_nothing_new(t
         schedule = runtime.schedule["a"]
         assert set(schedule) == {"poweroffice", "chargebee"}
         assert schedule["poweroffice"].cycle_seconds is not None
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_permanent_error_stops_the_loop(tmp_path):
@@ -187,7 +183,7 @@ async def test_a_permanent_error_stops_the_loop(tmp_path):
     sources["Customer"].error = PermanentApiError(
         "check the keys", system="poweroffice", status=401
     )
-    loop = PollLoop([conn], store=FileCursorStore(tmp_path), sink=RecordingSink(), interval=0.01)
+    loop = loop_of([conn], tmp_path)
     with pytest.raises(PermanentApiError):
         await asyncio.wait_for(loop.run(), 20)
 
@@ -197,20 +193,14 @@ async def test_a_round_does_not_wait_for_a_connection_that_moved_away(tmp_path):
     owned = {"a", "b"}
     b_sources["Employee"].error = TransientApiError("unavailable", system="poweroffice")
     runtime = Runtime()
-    loop = PollLoop(
+    loop = loop_of(
         [a, b],
-        store=FileCursorStore(tmp_path),
-        sink=RecordingSink(),
-        interval=0.01,
+        tmp_path,
         runtime=runtime,
         owns=lambda name: name in owned,
     )
-    task = asyncio.create_task(loop.run())
-    try:
+    async with running(loop):
         await wait_until(lambda: runtime.cycles >= 2, "rounds end")
         assert runtime.idle_cycles == 0  # b keeps failing
         owned.discard("b")  # b's partition went to another worker
         await wait_until(lambda: runtime.idle_cycles >= 2, "quiet rounds of a alone")
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
