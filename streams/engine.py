@@ -4,11 +4,12 @@ task, the sweeper for stuck creates, and the web pages. Nothing runs until a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -124,11 +125,22 @@ def build_engine(
             breakers=breakers,
             give_up_ms=int(settings.retry_give_up * 1000),
             metrics=metrics,
+            concurrency=settings.sink_concurrency,
         )
         sink_agents[system] = sink
         app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
             sink.run
         )
+
+    async def finish_revoked_commands(_app: Any, *args: Any, **_: Any) -> None:
+        # Before the next owner reads them: commands of revoked partitions finish (or
+        # stop, unacknowledged) so that no table write lands after the handover.
+        revoked: set[Any] = args[0]
+        partitions = [(tp.topic, tp.partition) for tp in revoked]
+        await asyncio.gather(*(sink.revoke(partitions) for sink in sink_agents.values()))
+
+    app.on_partitions_revoked.connect(cast(Any, finish_revoked_commands))
+
     retry = RetryAgent(sinks=sink_agents, runtime=runtime)
     app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
     woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
