@@ -65,6 +65,11 @@ def test_an_empty_variable_counts_as_unset():
     assert "CHARGEBEE_API_KEY" in names.unset
 
 
+def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
+    assert load_settings({}).sink_concurrency == 32
+    assert load_settings({"LEDGERLINK_SINK_CONCURRENCY": "4"}).sink_concurrency == 4
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -75,6 +80,9 @@ def test_an_empty_variable_counts_as_unset():
         ("POWEROFFICE_BASE_URL", "goapi/v2"),
         ("CHARGEBEE_SITE", "acme.test/x"),
         ("LEDGERLINK_CONNECTION_ID", "a b"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "0"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "2.5"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "many"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(name, value):
