@@ -56,14 +56,14 @@ async def _stats_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     state = request.app[STATE_KEY]
     route = route_template(request)
-    state.stats.started()
+    state.stats.started(request.method, route)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         state.stats.record(request.method, route, exc.status)
         raise
     finally:
-        state.stats.ended()
+        state.stats.ended(request.method, route)
     status = DROPPED if request.get(DROPPED_KEY) else response.status
     state.stats.record(request.method, route, status)
     return response

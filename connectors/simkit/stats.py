@@ -20,12 +20,12 @@ class RequestStats:
         self.in_flight = 0
         self.most_in_flight = 0
 
-    def started(self) -> None:
+    def started(self, method: str, route: str) -> None:
         """A request arrived (`ended` when it is answered)."""
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
 
-    def ended(self) -> None:
+    def ended(self, method: str, route: str) -> None:
         self.in_flight -= 1
 
     def record(self, method: str, route: str, status: int) -> None:
