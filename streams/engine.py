@@ -132,17 +132,19 @@ def build_engine(
             sink.run
         )
 
+    retry = RetryAgent(sinks=sink_agents, runtime=runtime, concurrency=settings.sink_concurrency)
+    app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
+
     async def finish_revoked_commands(_app: Any, *args: Any, **_: Any) -> None:
         # Before the next owner reads them: commands of revoked partitions finish (or
         # stop, unacknowledged) so that no table write lands after the handover.
         revoked: set[Any] = args[0]
         partitions = [(tp.topic, tp.partition) for tp in revoked]
-        await asyncio.gather(*(sink.revoke(partitions) for sink in sink_agents.values()))
+        laned: list[SinkAgent | RetryAgent] = [*sink_agents.values(), retry]
+        await asyncio.gather(*(agent.revoke(partitions) for agent in laned))
 
     app.on_partitions_revoked.connect(cast(Any, finish_revoked_commands))
 
-    retry = RetryAgent(sinks=sink_agents, runtime=runtime)
-    app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
     woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
 
     async def wake_parked() -> None:
