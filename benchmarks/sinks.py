@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,44 +40,19 @@ from streams.sync.ids import chargebee_customer_id
 from streams.sync.links import LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook
+from tests.unit.streams.agents.fakes import Event, FakeStream, Message
 
 TOPIC = "upserts.chargebee"
 
 
-@dataclass
-class Message:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-
-
-@dataclass(eq=False)
-class Event:
-    message: Message
-
-
-class Stream:
-    """What a sink agent uses of a Faust stream: one partition's commands, manual acks."""
-
-    def __init__(self, commands: list[Upsert]) -> None:
-        self._events = [
+def stream_of(commands: list[Upsert]) -> FakeStream:
+    """One partition's commands, as a sink agent's Faust stream would yield them."""
+    return FakeStream(
+        [
             Event(Message(TOPIC, 0, n, c.connection.encode(), c.to_bytes()))
             for n, c in enumerate(commands)
         ]
-        self.acked = 0
-
-    def noack(self) -> Stream:
-        return self
-
-    async def events(self) -> AsyncIterator[Event]:
-        for event in self._events:
-            yield event
-
-    async def ack(self, event: Event) -> bool:
-        self.acked += 1
-        return True
+    )
 
 
 class Delivered:
@@ -157,13 +131,13 @@ async def one_run(
         breakers=Breakers(),
         concurrency=concurrency,
     )
-    stream = Stream(work)
+    stream = stream_of(work)
     started = time.perf_counter()
     await agent.run(stream)
     elapsed = time.perf_counter() - started
     for client in clients.values():
         await client.aclose()
-    assert stream.acked == len(work), f"{stream.acked} of {len(work)} acknowledged"
+    assert len(stream.acked) == len(work), f"{len(stream.acked)} of {len(work)} acknowledged"
     most = max(sim.runner.app[STATE_KEY].stats.most_in_flight for sim in sims.values())
     return elapsed, most
 

@@ -6,57 +6,15 @@ current event (which picks the changelog partition of its table writes)."""
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterator, Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable
 
 import faust
-from faust.streams import _current_event
 
 from streams.agents.laned_stream import LanedStream
 from streams.agents.plumbing import Received
+from tests.unit.streams.agents.fakes import Event, FakeStream, Message
 
 TOPIC = "upserts.chargebee"
-
-
-@dataclass
-class Message:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes
-    value: bytes
-
-
-@dataclass(eq=False)
-class Event:
-    message: Message
-
-
-class FakeStream:
-    """What the agent uses of a Faust stream; sets the current event as Faust does."""
-
-    def __init__(self, events: list[Event]) -> None:
-        self._events = events
-        self.acked: list[tuple[int, int]] = []
-        self.manual = False
-        self.finish = asyncio.Event()
-        self.finish.set()
-
-    def noack(self) -> FakeStream:
-        self.manual = True
-        return self
-
-    async def events(self) -> AsyncIterator[Event]:
-        for event in self._events:
-            _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
-            yield event
-        await self.finish.wait()
-
-    async def ack(self, event: Event) -> bool:
-        assert self.manual, "acks must be manual"
-        self.acked.append((event.message.partition, event.message.offset))
-        return True
 
 
 def event(record: str, offset: int, partition: int = 0) -> Event:
