@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from connectors.poweroffice.resources import Resource
 from connectors.simkit.app import STATE_KEY
@@ -154,6 +155,35 @@ async def keys_by_partition(bootstrap: str, topic: str) -> list[tuple[str, int]]
         await consumer.stop()
 
 
+async def committed_to_the_end(harness: ConnectionsHarness, topic: str, *, within: float) -> None:
+    """Until the worker's consumer group has committed every message of ``topic``: the
+    sinks' acks reach Faust's commits (or a restart would carry everything out again)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=harness.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=harness.kafka_bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            await consumer._client.force_metadata_update()
+            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            ends = await consumer.end_offsets(tps)
+            committed = await admin.list_consumer_group_offsets(harness.topic("ledgerlink"))
+            behind = {
+                tp.partition: (committed[tp].offset if tp in committed else None, end)
+                for tp, end in ends.items()
+                if end > 0 and (tp not in committed or committed[tp].offset < end)
+            }
+            if tps and not behind:
+                return
+            harness.check_alive("while its commits caught up")
+            assert time.monotonic() < deadline, f"{topic}: (committed, end) {behind}"
+            await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
 async def test_writes_for_several_records_and_both_connections_overlap(
     harness: ConnectionsHarness,
 ):
@@ -181,6 +211,7 @@ async def test_writes_for_several_records_and_both_connections_overlap(
             f"{company.connection}: one update per edit expected, got {dict(cb_writes)}"
         )
         assert not po_writes, f"{company.connection}: echo writes {dict(po_writes)}"
+    await committed_to_the_end(harness, harness.topic("upserts.chargebee"), within=30)
 
 
 async def test_several_edits_of_one_record_arrive_in_order_on_its_own_partition(
