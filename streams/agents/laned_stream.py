@@ -9,9 +9,12 @@ message not yet carried out is read again from the last commit.
 
 A job that raises (a bug, or Kafka unreachable while it sends) is not acked and not
 dropped: it is logged and tried again after a growing pause, and its record's later
-messages wait behind it. When partitions are revoked, their jobs get a moment to finish
-and are then cancelled, unacked, before the next owner reads them; so are all jobs when
-the agent stops.
+messages wait behind it. After ``attempts`` failures the message is handed to
+``give_up`` (the sinks: a dead letter with the error) and acked once that succeeds, so
+one message that always fails cannot hold its partition's commits back for ever.
+
+When partitions are revoked, their jobs get a moment to finish and are then cancelled,
+unacked, before the next owner reads them; so are all jobs when the agent stops.
 """
 
 from __future__ import annotations
@@ -42,17 +45,23 @@ class LanedStream:
         key_of: Callable[[Received], Hashable | None],
         work: Callable[[Received], Awaitable[None]],
         done: Callable[[Received], None],
+        give_up: Callable[[Received, str], Awaitable[None]] | None = None,
+        attempts: int = len(RETRY_PAUSES),
         drain_timeout: float = 10.0,
         pauses: tuple[float, ...] = RETRY_PAUSES,
     ) -> None:
         """``key_of``: the lane of a message (None: any order); ``work``: carry it out;
-        ``done``: told of each message acknowledged, in offset order per partition."""
+        ``done``: told of each message acknowledged, in offset order per partition;
+        ``give_up``: what becomes of a message that failed ``attempts`` times (None:
+        it is tried for ever)."""
         self.name = name
         self.lanes = Lanes(limit)
         self.acks: InOrderAcks[Any] = InOrderAcks()
         self.key_of = key_of
         self.work = work
         self.done = done
+        self.give_up = give_up
+        self.attempts = attempts
         self.drain_timeout = drain_timeout
         self.pauses = pauses
 
@@ -83,19 +92,24 @@ class LanedStream:
 
     async def _carry_out(self, stream: Any, event: Any, received: Received, ticket: int) -> None:
         await self._until_done(received)
-        for event in self.acks.finished(ticket):
-            self.done(Received.of(event.message))
-            await stream.ack(event)
+        for finished in self.acks.finished(ticket):
+            self.done(Received.of(finished.message))
+            await stream.ack(finished)
 
     async def _until_done(self, received: Received) -> None:
         failures = 0
+        problem: Exception | None = None
         while True:
             try:
-                await self.work(received)
+                if failures < self.attempts or self.give_up is None:
+                    await self.work(received)
+                else:
+                    await self.give_up(received, f"failed {failures} times: {problem!r}")
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                problem = exc
                 pause = self.pauses[min(failures, len(self.pauses) - 1)]
                 failures += 1
                 log.exception(

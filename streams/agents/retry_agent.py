@@ -44,6 +44,7 @@ class RetryAgent:
             key_of=wake_up_lane,
             work=self.carry_out,
             done=self._done,
+            give_up=self._dropped,
         )
 
     async def run(self, stream: Any) -> None:
@@ -56,6 +57,10 @@ class RetryAgent:
         """Carry out one wake-up and count it done (wake-ups one at a time)."""
         await self.carry_out(received)
         self._done(received)
+
+    async def _dropped(self, received: Received, reason: str) -> None:
+        # Harmless: the timer wakes a record that is still due again.
+        log.error("dropping the wake-up at offset %d: it %s", received.offset, reason)
 
     def _done(self, received: Received) -> None:
         self.runtime.record_done(received.topic, received.partition, received.offset)

@@ -91,6 +91,7 @@ class SinkAgent:
             key_of=lane_of,
             work=self.carry_out,
             done=self._done,
+            give_up=self._failed_for_good,
         )
 
     async def run(self, stream: Any) -> None:
@@ -105,6 +106,10 @@ class SinkAgent:
         """Carry out one command and count it done (commands one at a time)."""
         await self.carry_out(received)
         self._done(received)
+
+    async def _failed_for_good(self, received: Received, reason: str) -> None:
+        """A command that kept raising (a bug, not an API failure): a dead letter."""
+        await self._dead_letter(received, f"the {self.system} sink {reason}")
 
     def _done(self, received: Received) -> None:
         self.runtime.record_done(received.topic, received.partition, received.offset)

@@ -170,3 +170,30 @@ async def test_each_job_sees_its_own_event_as_faust_s_current_event() -> None:
         work.gate(n).set()
     await laned(work, done).run(stream)
     assert work.seen_events == {0: events[0], 1: events[1], 2: events[2]}
+
+
+async def test_a_message_that_keeps_failing_is_given_up_and_then_acknowledged() -> None:
+    stream = FakeStream([event("a", 0), event("b", 1)])
+    work, done, given_up = Work(), list[int](), list[tuple[int, str]]()
+    work.failures[0] = 99
+    work.gate(0).set()
+    work.gate(1).set()
+
+    async def give_up(received: Received, reason: str) -> None:
+        given_up.append((received.offset, reason))
+
+    laned_stream = LanedStream(
+        name="test",
+        limit=8,
+        key_of=by_record,
+        work=work,
+        done=lambda received: done.append(received.offset),
+        give_up=give_up,
+        attempts=3,
+        pauses=(0.0,),
+    )
+    await laned_stream.run(stream)
+    assert work.started.count(0) == 3
+    assert [offset for offset, _ in given_up] == [0]
+    assert "failed 3 times" in given_up[0][1]
+    assert stream.acked == [(0, 0), (0, 1)]
