@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -127,13 +127,26 @@ def build_engine(
             breakers=breakers,
             give_up_ms=int(settings.retry_give_up * 1000),
             metrics=metrics,
+            concurrency=settings.sink_concurrency,
         )
         sink_agents[system] = sink
         app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
             sink.run
         )
-    retry = RetryAgent(sinks=sink_agents, runtime=runtime)
+
+    retry = RetryAgent(sinks=sink_agents, runtime=runtime, concurrency=settings.sink_concurrency)
     app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
+
+    async def finish_revoked_commands(_app: Any, *args: Any, **_: Any) -> None:
+        # Before the next owner reads them: commands of revoked partitions finish (or
+        # stop, unacknowledged) so that no table write lands after the handover.
+        revoked: set[Any] = args[0]
+        partitions = [(tp.topic, tp.partition) for tp in revoked]
+        laned: list[SinkAgent | RetryAgent] = [*sink_agents.values(), retry]
+        await asyncio.gather(*(agent.revoke(partitions) for agent in laned))
+
+    app.on_partitions_revoked.connect(cast(Any, finish_revoked_commands))
+
     woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
 
     async def wake_parked() -> None:

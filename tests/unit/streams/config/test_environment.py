@@ -70,6 +70,11 @@ def test_an_empty_variable_counts_as_unset():
     assert "CHARGEBEE_API_KEY" in names.unset
 
 
+def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
+    assert load_settings({}).sink_concurrency == 32
+    assert load_settings({"LEDGERLINK_SINK_CONCURRENCY": "4"}).sink_concurrency == 4
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -82,6 +87,9 @@ def test_an_empty_variable_counts_as_unset():
         ("LEDGERLINK_CONNECTION_ID", "a b"),
         ("LEDGERLINK_PARTITIONS", "0"),
         ("LEDGERLINK_PARTITIONS", "many"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "0"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "2.5"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "many"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(name, value):
