@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 
@@ -18,6 +19,7 @@ from streams.recovery import RecoveryError
 from streams.recovery.deadletters import (
     format_letter,
     format_letters,
+    parse_letter_id,
     read_letters,
     replay_letters,
     select_letters,
@@ -42,6 +44,12 @@ def choose_connection(settings: Settings, name: str | None) -> ConnectionSetting
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        # Kafka's clients narrate metadata updates and log each failed connect; what
+        # matters is raised as a `RecoveryError` and printed as one line.
+        logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    for text in getattr(args, "id", ()):
+        parse_letter_id(text)  # a bad id fails before Kafka is asked
     settings = load_settings()
     display = ProgressDisplay(sys.stderr, interactive=sys.stderr.isatty(), every=2.0)
     bootstrap, names = settings.kafka_bootstrap_servers, settings.topics

@@ -449,9 +449,7 @@ def _admin_routes(app: web.Application) -> None:
         store = request.app[STORE_KEY]
         try:
             body = await body_of(request)
-            return _wrapped(
-                "customer", store.restore_customer(request.match_info["id"], body)
-            )
+            return _wrapped("customer", store.restore_customer(request.match_info["id"], body))
         except StoreError as exc:
             return _error(exc.status, exc.body())
 

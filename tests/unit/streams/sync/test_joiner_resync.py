@@ -5,6 +5,7 @@ record that agrees with its link sends nothing."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,15 @@ def linked(world: World) -> str:
     """Employee 7 linked to its customer at right version 500; returns the customer id."""
     [create] = world.join(employee()).upserts
     confirm(world, LEFT, right_version=500)
-    return create.record_id
+    return str(create.record_id)
 
 
 def customer(cid: str, version: int = 500, **changes: str):
-    fields = {"first_name": "Åse", "last_name": "Bjørnstad", "email": "ase@fjord.no"}
+    fields: dict[str, Any] = {
+        "first_name": "Åse",
+        "last_name": "Bjørnstad",
+        "email": "ase@fjord.no",
+    }
     fields.update(changes)
     return cb_event("customer", cid, version, **fields)
 
@@ -75,7 +80,8 @@ def test_a_resync_never_moves_a_known_version_back(world):
     cid = linked(world)
     world.joiner.join(customer(cid, version=400), resync=True)
     link = world.links.get(CONN, LEFT)
-    assert link is not None and link.right is not None
+    assert link is not None
+    assert link.right is not None
     assert link.right.version == 500
 
 
@@ -128,7 +134,8 @@ def test_a_business_entity_that_drifted_is_not_written_to_chargebee(world):
     world.join(cb_event("business_entity", "be-1", 5, name="Fjord AS"))
     world.join(po_event("Department", 3, 10, Name="Fjord AS"))
     link = world.links.get(CONN, "poweroffice:Department:3")
-    assert link is not None and link.state is LinkState.LINKED
+    assert link is not None
+    assert link.state is LinkState.LINKED
     world.links.put(replace(link, right=replace(link.right, version=5)))
     result = world.joiner.join(cb_event("business_entity", "be-1", 5, name="Other"), resync=True)
     assert result.upserts == []
