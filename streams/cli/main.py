@@ -392,7 +392,9 @@ def _recovery_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "the running worker's join with today's mappings: applied once when now valid, "
         "dead-lettered again when not, no write when already applied.",
     )
-    dlq.add_argument("action", choices=["list", "show", "replay"], help="what to do")
+    dlq.add_argument(
+        "action", choices=["list", "show", "replay"], metavar="ACTION", help="list, show or replay"
+    )
     dlq.add_argument(
         "--connection",
         help="only this connection's letters (default: every connection's; for replay, the "
@@ -400,7 +402,11 @@ def _recovery_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     chosen = dlq.add_mutually_exclusive_group()
     chosen.add_argument(
-        "--id", action="append", default=[], help="a letter's ID from `dlq list` (repeatable)"
+        "--id",
+        action="append",
+        default=[],
+        help="a letter's ID from `dlq list`; repeatable (default: none; `show` without it "
+        "shows every letter)",
     )
     chosen.add_argument("--all", action="store_true", help="every letter (of the connection)")
     dlq.add_argument("--wait", type=float, default=120.0, help=wait_help)
