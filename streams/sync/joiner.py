@@ -140,7 +140,10 @@ class Joiner:
                 self.links.put(link.with_side(left))
                 return JoinResult(dropped="still not writable; no mapped change")
             if flow.link == "create":
-                return self._create(event, flow, left)
+                result = self._create(event, flow, left)
+                if link is not None and not result.dead_letters:
+                    self.reports.clear_dead_letters(event.connection, event.record_key)
+                return result
             return self._match_entity(event, flow, left, link)
         if link.state is LinkState.AWAITING_ENTITY:
             return self._match_entity(event, flow, left, link)

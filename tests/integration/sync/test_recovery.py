@@ -100,7 +100,8 @@ async def test_dead_letter_replay_after_a_fix_at_the_source_applies_the_record_o
         return harness.cb_store.customer_count() == len(neighbours) + 1
 
     await wait_for("the replayed record's customer", applied, harness)
-    await harness.wait_converged(within=60)
+    status = await harness.wait_converged(within=60)
+    assert status["dead_letters"] == 0, status  # taken: no longer counted as open
     links = await harness.links_by_left()
     link = links[("Employee", str(bad["Id"]))]
     assert link["state"] == "linked", link

@@ -107,9 +107,11 @@ def test_a_dead_letter_is_applied_by_a_resync_once_its_values_fit(world):
     assert world.join(employee(EmailAddress=long_mail)).dead_letters
     fixed = employee(EmailAddress="ase@fjord.no")  # fixed behind our back: same version
     assert world.join(fixed).upserts == []
+    assert len(world.reports.entries(CONN, "dead-letter")) == 1
     [create] = world.joiner.join(fixed, resync=True).upserts
     assert create.create
     assert world.links.get(CONN, LEFT).state is LinkState.CREATING
+    assert world.reports.entries(CONN, "dead-letter") == []  # no longer counted as open
 
 
 def test_a_dead_letter_still_invalid_is_dead_lettered_again_by_a_resync(world):
@@ -119,6 +121,7 @@ def test_a_dead_letter_still_invalid_is_dead_lettered_again_by_a_resync(world):
     assert result.upserts == []
     assert len(result.dead_letters) == 1
     assert world.links.get(CONN, LEFT).state is LinkState.DEAD_LETTER
+    assert len(world.reports.entries(CONN, "dead-letter")) == 1  # the same letter, not two
 
 
 def test_drift_counts_only_fields_last_seen_in_agreement():
