@@ -24,6 +24,7 @@ from streams.recovery.deadletters import (
     replay_letters,
     select_letters,
 )
+from streams.recovery.redrive import Channel
 from streams.recovery.replay import replay_since
 from streams.recovery.resync import resync
 from streams.recovery.summary import Summary
@@ -51,60 +52,38 @@ def run(args: argparse.Namespace) -> int:
     for text in getattr(args, "id", ()):
         parse_letter_id(text)  # a bad id fails before Kafka is asked
     settings = load_settings()
-    display = ProgressDisplay(sys.stderr, interactive=sys.stderr.isatty(), every=2.0)
     bootstrap, names = settings.kafka_bootstrap_servers, settings.topics
-    summary: Summary
-    try:
-        if args.command == "dlq":
-            if args.connection is not None:
-                choose_connection(settings, args.connection)
-            if args.action == "replay":
-                connection = choose_connection(settings, args.connection)
-                letters = asyncio.run(read_letters(bootstrap, names, connection=connection.id))
-                chosen = select_letters(letters, ids=args.id, every=args.all)
-                summary = asyncio.run(
-                    replay_letters(
-                        chosen,
-                        connection=connection,
-                        bootstrap=bootstrap,
-                        names=names,
-                        progress=display.show,
-                        wait_seconds=args.wait,
-                    )
-                )
-            else:
-                letters = asyncio.run(read_letters(bootstrap, names, connection=args.connection))
-                if args.action == "list":
-                    print("\n".join(format_letters(letters)))
-                else:
-                    shown = select_letters(letters, ids=args.id, every=args.all or not args.id)
-                    print("\n".join(format_letter(letter) for letter in shown) or "no dead letters")
-                return 0
-        elif args.command == "replay":
-            connection = choose_connection(settings, args.connection)
-            since_ms = parse_since(args.since, now_ms=int(time.time() * 1000))
-            summary = asyncio.run(
-                replay_since(
-                    since_ms=since_ms,
-                    connection=connection.id,
-                    bootstrap=bootstrap,
-                    names=names,
-                    progress=display.show,
-                    wait_seconds=args.wait,
-                )
-            )
+    if args.command == "dlq" and args.action != "replay":
+        if args.connection is not None:
+            choose_connection(settings, args.connection)
+        letters = asyncio.run(read_letters(bootstrap, names, connection=args.connection))
+        if args.action == "list":
+            print("\n".join(format_letters(letters)))
         else:
-            connection = choose_connection(settings, args.connection)
-            summary = asyncio.run(
-                resync(
-                    connection=connection,
-                    bootstrap=bootstrap,
-                    names=names,
-                    progress=display.show,
-                    wait_seconds=args.wait,
-                )
-            )
+            shown = select_letters(letters, ids=args.id, every=args.all or not args.id)
+            print("\n".join(format_letter(letter) for letter in shown) or "no dead letters")
+        return 0
+    connection = choose_connection(settings, args.connection)
+    since_ms = (
+        parse_since(args.since, now_ms=int(time.time() * 1000)) if args.command == "replay" else 0
+    )
+    display = ProgressDisplay(sys.stderr, interactive=sys.stderr.isatty(), every=2.0)
+    channel = Channel(bootstrap, names, display.show, args.wait)
+    try:
+        summary = asyncio.run(_redrive(args, connection, channel, since_ms))
     finally:
         display.close()
     print(summary.line())
     return 1 if summary.pending else 0
+
+
+async def _redrive(
+    args: argparse.Namespace, connection: ConnectionSettings, channel: Channel, since_ms: int
+) -> Summary:
+    if args.command == "replay":
+        return await replay_since(since_ms, connection.id, channel)
+    if args.command == "resync":
+        return await resync(connection, channel)
+    letters = await read_letters(channel.bootstrap, channel.names, connection=connection.id)
+    chosen = select_letters(letters, ids=args.id, every=args.all)
+    return await replay_letters(chosen, connection=connection, channel=channel)

@@ -26,7 +26,7 @@ from streams.clients import ConnectionClients
 from streams.config import ConnectionSettings, TopicNames
 from streams.recovery import RecoveryError
 from streams.recovery.redrive import (
-    Progress,
+    Channel,
     Redrive,
     not_at_end,
     open_consumer,
@@ -205,10 +205,7 @@ async def replay_letters(
     letters: Sequence[StoredLetter],
     *,
     connection: ConnectionSettings,
-    bootstrap: str,
-    names: TopicNames,
-    progress: Progress,
-    wait_seconds: float,
+    channel: Channel,
 ) -> Summary:
     """Re-drive the records of ``letters`` (all of ``connection``) through the join."""
     latest: dict[str, StoredLetter] = {}
@@ -220,7 +217,7 @@ async def replay_letters(
             skipped += 1  # a message that was not a record at all: nothing to re-read
     clients = ConnectionClients(connection)
     try:
-        async with Redrive(bootstrap, names, connection.id, progress=progress) as redrive:
+        async with Redrive(channel, connection.id) as redrive:
             for done, (record_key, letter) in enumerate(sorted(latest.items()), 1):
                 event = await reread(
                     record_key,
@@ -233,14 +230,12 @@ async def replay_letters(
                 if event is None:
                     event = _carried_event(letter)
                 if event is None:
-                    progress(f"{record_key}: cannot be re-read (gone, or no API); skipped")
+                    channel.progress(f"{record_key}: cannot be re-read (gone, or no API); skipped")
                     skipped += 1
                     continue
                 await redrive.publish(ReplayRequest(mode=ReplayMode.RESYNC, event=event))
                 if done % 50 == 0:
-                    progress(f"re-driven {done} of {len(latest)} records")
-            return await redrive.finish(
-                read=len(letters), skipped=skipped, wait_seconds=wait_seconds
-            )
+                    channel.progress(f"re-driven {done} of {len(latest)} records")
+            return await redrive.finish(read=len(letters), skipped=skipped)
     finally:
         await clients.aclose()

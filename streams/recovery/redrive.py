@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +26,7 @@ from streams.recovery.summary import Summary
 from streams.sync.replays import ReplayRequest
 
 __all__ = [
+    "Channel",
     "Progress",
     "Redrive",
     "kafka_unreachable",
@@ -37,6 +39,17 @@ __all__ = [
 Progress = Callable[[str], None]
 
 CONNECT_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """How a command re-drives: the broker and topic names, where progress lines go, and
+    how long to wait for the worker's join to read what was published."""
+
+    bootstrap: str
+    names: TopicNames
+    progress: Progress
+    wait_seconds: float
 
 
 def kafka_unreachable(bootstrap: str, exc: BaseException) -> RecoveryError:
@@ -80,19 +93,12 @@ async def not_at_end(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, i
 
 
 class Redrive:
-    def __init__(
-        self,
-        bootstrap: str,
-        names: TopicNames,
-        connection: str,
-        *,
-        progress: Progress,
-        run: str = "",
-    ) -> None:
-        self.bootstrap = bootstrap
-        self.names = names
+    def __init__(self, channel: Channel, connection: str, *, run: str = "") -> None:
+        self.bootstrap = channel.bootstrap
+        self.names = channel.names
         self.connection = connection
-        self.progress = progress
+        self.progress = channel.progress
+        self.wait_seconds = channel.wait_seconds
         self.run = run or f"run-{int(time.time() * 1000)}"
         self.published: list[str] = []  # event ids
         self._last: dict[int, int] = {}  # replay partition → last offset published
@@ -147,10 +153,10 @@ class Redrive:
         self._last[meta.partition] = max(self._last.get(meta.partition, -1), meta.offset)
         self.published.append(request.event.event_id)
 
-    async def finish(self, *, read: int, skipped: int = 0, wait_seconds: float) -> Summary:
-        """Wait (at most ``wait_seconds``) for the join to read what was published, then
-        count its answers."""
-        joined = await self._wait_joined(wait_seconds)
+    async def finish(self, *, read: int, skipped: int = 0) -> Summary:
+        """Wait (at most the channel's ``wait_seconds``) for the join to read what was
+        published, then count its answers."""
+        joined = await self._wait_joined(self.wait_seconds)
         upserts: list[dict[str, Any]] = []
         letters: list[dict[str, Any]] = []
         for topic, value in await self._answers():

@@ -13,9 +13,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 
 from connectors.events import ChangeEvent, EventDecodeError
-from streams.config import TopicNames
 from streams.recovery.redrive import (
-    Progress,
+    Channel,
     Redrive,
     kafka_unreachable,
     not_at_end,
@@ -28,26 +27,19 @@ from streams.sync.replays import ReplayMode, ReplayRequest
 __all__ = ["replay_since"]
 
 
-async def replay_since(
-    *,
-    since_ms: int,
-    connection: str,
-    bootstrap: str,
-    names: TopicNames,
-    progress: Progress,
-    wait_seconds: float,
-) -> Summary:
+async def replay_since(since_ms: int, connection: str, channel: Channel) -> Summary:
     key = connection.encode()
     read = skipped = 0
-    consumer = await open_consumer(bootstrap)
+    names, progress = channel.names, channel.progress
+    consumer = await open_consumer(channel.bootstrap)
     try:
-        async with Redrive(bootstrap, names, connection, progress=progress) as redrive:
+        async with Redrive(channel, connection) as redrive:
             partitions = await topic_partitions(consumer, names.changes)
             try:
                 found = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
                 ends = await consumer.end_offsets(partitions)
             except KafkaError as exc:
-                raise kafka_unreachable(bootstrap, exc) from exc
+                raise kafka_unreachable(channel.bootstrap, exc) from exc
             starts: dict[TopicPartition, int] = {
                 tp: (found[tp].offset if found.get(tp) is not None else ends[tp])
                 for tp in partitions
@@ -80,6 +72,6 @@ async def replay_since(
                             continue
                         await redrive.publish(ReplayRequest(mode=ReplayMode.REPLAY, event=event))
                 progress(f"scanned {scanned} of {total}; re-driven {len(redrive.published)}")
-            return await redrive.finish(read=read, skipped=skipped, wait_seconds=wait_seconds)
+            return await redrive.finish(read=read, skipped=skipped)
     finally:
         await consumer.stop()

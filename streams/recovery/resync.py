@@ -21,8 +21,8 @@ from connectors.events import ChangeEvent
 from connectors.polling.runner import ChangeSource
 from connectors.poweroffice.poller import poweroffice_sources
 from streams.clients import ConnectionClients
-from streams.config import ConnectionSettings, TopicNames
-from streams.recovery.redrive import Progress, Redrive
+from streams.config import ConnectionSettings
+from streams.recovery.redrive import Channel, Redrive
 from streams.recovery.summary import Summary
 from streams.sync.replays import ReplayMode, ReplayRequest
 
@@ -39,14 +39,7 @@ def latest_per_record(events: list[ChangeEvent]) -> list[ChangeEvent]:
     return list(newest.values())
 
 
-async def resync(
-    *,
-    connection: ConnectionSettings,
-    bootstrap: str,
-    names: TopicNames,
-    progress: Progress,
-    wait_seconds: float,
-) -> Summary:
+async def resync(connection: ConnectionSettings, channel: Channel) -> Summary:
     clients = ConnectionClients(connection)
     read = 0
     try:
@@ -56,7 +49,7 @@ async def resync(
             *poweroffice_sources(clients.poweroffice),
             CustomerChangeSource(clients.chargebee),
         ]
-        async with Redrive(bootstrap, names, connection.id, progress=progress) as redrive:
+        async with Redrive(channel, connection.id) as redrive:
             for source in sources:
                 label = f"{source.system} {source.entity}"
                 held: list[ChangeEvent] = []
@@ -75,11 +68,11 @@ async def resync(
                             await redrive.publish(
                                 ReplayRequest(mode=ReplayMode.RESYNC, event=event)
                             )
-                    progress(f"{label}: read {count}")
+                    channel.progress(f"{label}: read {count}")
                 for event in latest_per_record(held):
                     await redrive.publish(ReplayRequest(mode=ReplayMode.RESYNC, event=event))
                 read += count
-            progress(f"read {read}; waiting for the worker's join")
-            return await redrive.finish(read=read, wait_seconds=wait_seconds)
+            channel.progress(f"read {read}; waiting for the worker's join")
+            return await redrive.finish(read=read)
     finally:
         await clients.aclose()

@@ -219,22 +219,8 @@ class Joiner:
         ts_ms: int,
         create: bool,
     ) -> JoinResult:
-        assert link.right is not None
         return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=event.connection,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=CHARGEBEE,
-                    entity=link.right.entity,
-                    record_id=link.right.id,
-                    fields=fields,
-                    source_ts_ms=ts_ms,
-                    source_event_id=event.event_id,
-                    create=create,
-                )
-            ]
+            upserts=[_command(event, flow, link, CHARGEBEE, fields, ts_ms=ts_ms, create=create)]
         )
 
     def _match_entity(
@@ -382,21 +368,9 @@ class Joiner:
             self.links.put(link)
             return JoinResult(dropped="no mapped change")
         self.links.put(link)
+        fields = {f: values[f] for f in changed}
         return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=conn,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=POWEROFFICE,
-                    entity=link.left.entity,
-                    record_id=link.left.id,
-                    fields={f: values[f] for f in changed},
-                    source_ts_ms=event.source.ts_ms,
-                    source_event_id=event.event_id,
-                    extra=link.left.extra,
-                )
-            ]
+            upserts=[_command(event, flow, link, POWEROFFICE, fields, ts_ms=event.source.ts_ms)]
         )
 
     def _restore(
@@ -405,12 +379,8 @@ class Joiner:
         """Write the agreed ``fields`` back to the ``target`` side of ``link``, whose record
         was changed behind our back. Stamped now: the drifted values carry an older change
         time, so the sink's conflict rule lets the agreed values win (and reports it)."""
-        if target == CHARGEBEE:
-            if flow.link != "create" or link.right is None:
-                return JoinResult(dropped="business entity differs; Chargebee cannot be written")
-            entity, record_id, extra = link.right.entity, link.right.id, {}
-        else:
-            entity, record_id, extra = link.left.entity, link.left.id, dict(link.left.extra)
+        if target == CHARGEBEE and (flow.link != "create" or link.right is None):
+            return JoinResult(dropped="business entity differs; Chargebee cannot be written")
         log.warning(
             "%s: %s differs from the agreed values in %s without a new version; restoring",
             link.left.key,
@@ -418,20 +388,7 @@ class Joiner:
             ", ".join(sorted(fields)),
         )
         return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=event.connection,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=target,
-                    entity=entity,
-                    record_id=record_id,
-                    fields=dict(fields),
-                    source_ts_ms=self.clock_ms(),
-                    source_event_id=event.event_id,
-                    extra=extra,
-                )
-            ]
+            upserts=[_command(event, flow, link, target, dict(fields), ts_ms=self.clock_ms())]
         )
 
     def _learn_entity(self, event: ChangeEvent, record: dict[str, Any]) -> None:
@@ -503,6 +460,37 @@ class Joiner:
         )
         self.reports.put_action(action)
         return JoinResult(actions=[*resolved, action])
+
+
+def _command(
+    event: ChangeEvent,
+    flow: Flow,
+    link: Link,
+    target: str,
+    fields: dict[str, str],
+    *,
+    ts_ms: int,
+    create: bool = False,
+) -> Upsert:
+    """The upsert that makes ``target``'s side of ``link`` hold ``fields``."""
+    if target == CHARGEBEE:
+        assert link.right is not None
+        entity, record_id, extra = link.right.entity, link.right.id, {}
+    else:
+        entity, record_id, extra = link.left.entity, link.left.id, dict(link.left.extra)
+    return Upsert(
+        connection=event.connection,
+        flow=flow.name,
+        left_key=link.left.key,
+        target=target,
+        entity=entity,
+        record_id=record_id,
+        fields=fields,
+        source_ts_ms=ts_ms,
+        source_event_id=event.event_id,
+        create=create,
+        extra=extra,
+    )
 
 
 def drifted(

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from connectors.events import ChangeEvent, EventDecodeError
+from connectors.events import ChangeEvent, EventDecodeError, json_object
 
 __all__ = ["ReplayMode", "ReplayRequest"]
 
@@ -49,12 +49,7 @@ class ReplayRequest:
     @classmethod
     def from_bytes(cls, data: bytes) -> ReplayRequest:
         """Decode; `EventDecodeError` says what is wrong (as for a change event)."""
-        try:
-            raw = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise EventDecodeError(f"not JSON: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise EventDecodeError(f"not a JSON object but {type(raw).__name__}")
+        raw = json_object(data)
         try:
             mode = ReplayMode(str(raw.get("mode")))
         except ValueError as exc:
@@ -67,6 +62,6 @@ class ReplayRequest:
         run = raw.get("run", "")
         return cls(
             mode=mode,
-            event=ChangeEvent.from_bytes(orjson.dumps(event)),
+            event=ChangeEvent.from_json(event),
             run=run if isinstance(run, str) else "",
         )

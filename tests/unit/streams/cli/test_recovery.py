@@ -3,6 +3,9 @@ answered with one line and exit 2 before Kafka is asked."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from streams.cli.main import main
@@ -41,6 +44,16 @@ def test_the_connection_is_the_first_unless_named_and_an_unknown_one_is_refused(
         choose_connection(settings, "nope")
 
 
+@pytest.fixture
+def kafka_loggers_restored() -> Iterator[None]:
+    """The command quiets aiokafka's loggers for its process; not for the other tests."""
+    logger = logging.getLogger("aiokafka")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("kafka_loggers_restored")
 @pytest.mark.parametrize(
     ("argv", "problem"),
     [
