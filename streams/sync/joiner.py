@@ -129,10 +129,9 @@ class Joiner:
                 return self._emit_create(event, flow, link)  # replayed; the sink dedupes
             if not resync:
                 return JoinResult(dropped=ECHO)
-            if link.state is LinkState.LINKED:
-                drift = drifted(link.left.values, values, link.synced)
-                if drift:
-                    return self._restore(event, flow, link, drift, target=POWEROFFICE)
+            repair = self._restore(event, flow, link, link.left.values, values, POWEROFFICE)
+            if repair is not None:
+                return repair
             left = replace(left, version=known, ts_ms=link.left.ts_ms)  # versions never go back
 
         if link is None or link.state is LinkState.DEAD_LETTER:
@@ -350,10 +349,9 @@ class Joiner:
         if known is not None and version <= known:
             if not resync:
                 return JoinResult(dropped=ECHO)
-            if link.state is LinkState.LINKED:
-                drift = drifted(link.right.values, values, link.synced)
-                if drift:
-                    return self._restore(event, flow, link, drift, target=CHARGEBEE)
+            repair = self._restore(event, flow, link, link.right.values, values, CHARGEBEE)
+            if repair is not None:
+                return repair
             version, ts_ms = known, link.right.ts_ms or ts_ms  # versions never go back
         link = link.with_side(replace(link.right, version=version, ts_ms=ts_ms, values=values))
         if link.state is LinkState.UNLINKED:
@@ -374,11 +372,22 @@ class Joiner:
         )
 
     def _restore(
-        self, event: ChangeEvent, flow: Flow, link: Link, fields: dict[str, str], *, target: str
-    ) -> JoinResult:
-        """Write the agreed ``fields`` back to the ``target`` side of ``link``, whose record
-        was changed behind our back. Stamped now: the drifted values carry an older change
-        time, so the sink's conflict rule lets the agreed values win (and reports it)."""
+        self,
+        event: ChangeEvent,
+        flow: Flow,
+        link: Link,
+        seen: dict[str, str] | None,
+        values: dict[str, str],
+        target: str,
+    ) -> JoinResult | None:
+        """Where the ``target`` side of a linked pair was changed behind our back (it now
+        holds ``values`` at a version we know, last ``seen`` otherwise), write the agreed
+        values back; None when it was not. Stamped now: the drifted values carry an older
+        change time, so the sink's conflict rule lets the agreed values win (and reports
+        it)."""
+        fields = drifted(seen, values, link.synced) if link.state is LinkState.LINKED else {}
+        if not fields:
+            return None
         if target == CHARGEBEE and (flow.link != "create" or link.right is None):
             return JoinResult(dropped="business entity differs; Chargebee cannot be written")
         log.warning(
