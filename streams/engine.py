@@ -109,6 +109,7 @@ def build_engine(
         metrics=metrics,
     )
     app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
+    app.agent(topology.topics[names.changes_replay], name="ledgerlink.join.replay")(join.run_replay)
     breakers = Breakers()
     sink_agents: dict[str, SinkAgent] = {}
     for system in ("chargebee", "poweroffice"):
@@ -293,7 +294,13 @@ def build_engine(
         app.task(watch_broker)
 
     consumed = frozenset(
-        {names.changes, names.upserts_chargebee, names.upserts_poweroffice, names.upserts_retry}
+        {
+            names.changes,
+            names.changes_replay,
+            names.upserts_chargebee,
+            names.upserts_poweroffice,
+            names.upserts_retry,
+        }
     )
 
     async def refresh_consumer_lag() -> None:
