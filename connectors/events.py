@@ -33,6 +33,7 @@ __all__ = [
     "Origin",
     "Source",
     "Writer",
+    "json_object",
     "make_event_id",
 ]
 
@@ -137,12 +138,11 @@ class ChangeEvent:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ChangeEvent:
-        try:
-            raw = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            raise EventDecodeError(f"not JSON: {exc}") from exc
-        if not isinstance(raw, dict):
-            raise EventDecodeError(f"not a JSON object but {type(raw).__name__}")
+        return cls.from_json(json_object(data))
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> ChangeEvent:
+        """From the decoded JSON object; checks the shape as `from_bytes` does."""
         try:
             source = _object(raw, "source")
             origin = _object(raw, "origin")
@@ -168,6 +168,17 @@ class ChangeEvent:
             raise EventDecodeError(f"{exc.args[0]} is missing") from exc
         except ValueError as exc:  # an unknown op or writer
             raise EventDecodeError(str(exc)) from exc
+
+
+def json_object(data: bytes) -> dict[str, Any]:
+    """``data`` decoded as a JSON object; `EventDecodeError` when it is none."""
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise EventDecodeError(f"not JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise EventDecodeError(f"not a JSON object but {type(raw).__name__}")
+    return raw
 
 
 def _object(raw: dict[str, Any], key: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import faust
 
@@ -116,6 +116,7 @@ def build_engine(
         metrics=metrics,
     )
     app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
+    app.agent(topology.topics[names.changes_replay], name="ledgerlink.join.replay")(join.run_replay)
     breakers = Breakers()
     sink_agents: dict[str, SinkAgent] = {}
     for system in ("chargebee", "poweroffice"):
@@ -134,13 +135,26 @@ def build_engine(
             breakers=breakers,
             give_up_ms=int(settings.retry_give_up * 1000),
             metrics=metrics,
+            concurrency=settings.sink_concurrency,
         )
         sink_agents[system] = sink
         app.agent(topology.topics[names.upserts(system)], name=f"ledgerlink.sink.{system}")(
             sink.run
         )
-    retry = RetryAgent(sinks=sink_agents, runtime=runtime)
+
+    retry = RetryAgent(sinks=sink_agents, runtime=runtime, concurrency=settings.sink_concurrency)
     app.agent(topology.topics[names.upserts_retry], name="ledgerlink.retry")(retry.run)
+
+    async def finish_revoked_commands(_app: Any, *args: Any, **_: Any) -> None:
+        # Before the next owner reads them: commands of revoked partitions finish (or
+        # stop, unacknowledged) so that no table write lands after the handover.
+        revoked: set[Any] = args[0]
+        partitions = [(tp.topic, tp.partition) for tp in revoked]
+        laned: list[SinkAgent | RetryAgent] = [*sink_agents.values(), retry]
+        await asyncio.gather(*(agent.revoke(partitions) for agent in laned))
+
+    app.on_partitions_revoked.connect(cast(Any, finish_revoked_commands))
+
     woken: dict[str, tuple[int, int]] = {}  # parked key -> (due time woken for, when)
 
     async def wake_parked() -> None:
@@ -299,7 +313,13 @@ def build_engine(
         app.task(watch_broker)
 
     consumed = frozenset(
-        {names.changes, names.upserts_chargebee, names.upserts_poweroffice, names.upserts_retry}
+        {
+            names.changes,
+            names.changes_replay,
+            names.upserts_chargebee,
+            names.upserts_poweroffice,
+            names.upserts_retry,
+        }
     )
 
     async def refresh_consumer_lag() -> None:

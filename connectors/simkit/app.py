@@ -2,9 +2,9 @@
 
 It adds the admin surface of design §6 (`/_sim/health`, `/_sim/reset`, `/_sim/stats`,
 `/_sim/stats/reset`, `/_sim/faults`) and two middlewares for every API route: one counts
-each request by method, route template and final status; the other injects the faults
-that were set (latency, error statuses, dropped connections). Admin routes are neither
-counted nor faulted.
+each request by method, route template and final status (and the most served at once);
+the other injects the faults that were set (latency, error statuses, dropped
+connections). Admin routes are neither counted nor faulted.
 """
 
 from __future__ import annotations
@@ -56,11 +56,14 @@ async def _stats_middleware(request: web.Request, handler: Handler) -> web.Strea
         return await handler(request)
     state = request.app[STATE_KEY]
     route = route_template(request)
+    state.stats.started(request.method, route)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
         state.stats.record(request.method, route, exc.status)
         raise
+    finally:
+        state.stats.ended(request.method, route)
     status = DROPPED if request.get(DROPPED_KEY) else response.status
     state.stats.record(request.method, route, status)
     return response

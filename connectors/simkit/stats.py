@@ -1,4 +1,5 @@
-"""Counts of the requests a simulator served, by method, route template and status."""
+"""Counts of the requests a simulator served, by method, route template and status, and
+the most it was serving at once (how concurrent its clients are)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,23 @@ class RequestStats:
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str, int]] = Counter()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def started(self, method: str, route: str) -> None:
+        """A request arrived (`ended` when it is answered)."""
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+
+    def ended(self, method: str, route: str) -> None:
+        self.in_flight -= 1
 
     def record(self, method: str, route: str, status: int) -> None:
         self._counts[(method, route, status)] += 1
 
     def reset(self) -> None:
         self._counts.clear()
+        self.most_in_flight = self.in_flight
 
     def count(
         self, method: str | None = None, route: str | None = None, status: int | None = None
@@ -40,5 +52,6 @@ class RequestStats:
             "requests": [
                 {"method": m, "route": r, "status": s, "count": n}
                 for (m, r, s), n in sorted(self._counts.items())
-            ]
+            ],
+            "most_in_flight": self.most_in_flight,
         }

@@ -6,6 +6,11 @@ must not act on, becomes a dead letter with its reason and the agent goes on. Th
 joiner plans against staged tables; the agent sends what it planned and commits the
 table writes only after Kafka acknowledged every message, so a crash in between replays
 the same decision (at-least-once, nothing lost).
+
+The same agent also reads `changes.replay` (`run_replay`): change events re-driven by the
+recovery commands, wrapped in a `ReplayRequest` that says whether to join them as usual
+or as a resync (`streams.sync.replays`). Both loops share the connection locks, so the
+two topics never interleave inside one decision.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.sync.joiner import ECHO, Joiner, JoinResult
 from streams.sync.links import LinkTable
+from streams.sync.replays import ReplayMode, ReplayRequest
 from streams.sync.reports import ReportBook
 from streams.sync.staging import StagedMapping
 from streams.sync.validation import refuse_change
@@ -62,12 +68,30 @@ class JoinAgent:
         async for event in stream.events():
             await self.handle(Received.of(event.message))
 
+    async def run_replay(self, stream: Any) -> None:
+        """The Faust agent of the `changes.replay` stream."""
+        async for event in stream.events():
+            await self.handle_replay(Received.of(event.message))
+
     async def handle(self, received: Received) -> None:
         try:
             change = ChangeEvent.from_bytes(received.value)
         except EventDecodeError as exc:
             await self._refuse(received, f"not a change event: {exc}")
             return
+        await self._handle_change(received, change, resync=False)
+
+    async def handle_replay(self, received: Received) -> None:
+        try:
+            request = ReplayRequest.from_bytes(received.value)
+        except EventDecodeError as exc:
+            await self._refuse(received, f"not a replay request: {exc}")
+            return
+        await self._handle_change(received, request.event, resync=request.mode is ReplayMode.RESYNC)
+
+    async def _handle_change(
+        self, received: Received, change: ChangeEvent, *, resync: bool
+    ) -> None:
         problem = refuse_change(change, served=self.served, flows=self.flows)
         if problem is not None:
             await self._refuse(received, problem, change=change)
@@ -83,7 +107,7 @@ class JoinAgent:
             )
             failure: str | None = None
             try:
-                result = joiner.join(change)
+                result = joiner.join(change, resync=resync)
             except Exception as exc:  # a rule that cannot take this event must not stop the agent
                 log.exception("join failed for %s", change.record_key)
                 failure = f"join failed: {type(exc).__name__}: {exc}"

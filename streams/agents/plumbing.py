@@ -4,7 +4,11 @@
 without a broker. `Outbox` sends to ledgerlink's output topics by name and hands back
 the delivery to await (Faust's topics in the worker, a list in unit tests).
 `ConnectionLocks` orders link-table work of one connection between the join and the
-sinks. `refusal` turns a message an agent will not act on into a dead letter.
+sinks. They stay per connection although the sinks write concurrently: they are held
+only around table reads and writes (never around an API call), and the join holds its
+connection's lock until its command is acknowledged, so that a sink never misses a link
+being made; per-record order is the sinks' lanes' job (`streams.agents.lanes`). `refusal` turns a
+message an agent will not act on into a dead letter.
 """
 
 from __future__ import annotations

@@ -5,17 +5,20 @@ timer sends a small wake-up, keyed by the connection, to `upserts.retry` when a 
 is due, and this agent hands it to the sink of its target, which tries the record's
 commands again in order — while processing a message of the connection's partition, so
 its table writes land where the connection's state lives. A wake-up that is malformed,
-late or doubled is harmless: the table says what is due.
+late or doubled is harmless: the table says what is due. Wake-ups are carried out in
+lanes (`streams.agents.laned_stream`), one per record, so one record's slow retry holds
+up no other record's, nor another connection's.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Hashable, Mapping
 from typing import Any
 
 import orjson
 
+from streams.agents.laned_stream import LanedStream
 from streams.agents.plumbing import Received
 from streams.agents.sink_agent import SinkAgent
 from streams.runtime import Runtime
@@ -30,15 +33,39 @@ def wake_up(connection: str, target: str, left_key: str) -> bytes:
 
 
 class RetryAgent:
-    def __init__(self, *, sinks: Mapping[str, SinkAgent], runtime: Runtime) -> None:
+    def __init__(
+        self, *, sinks: Mapping[str, SinkAgent], runtime: Runtime, concurrency: int = 32
+    ) -> None:
         self.sinks = sinks
         self.runtime = runtime
+        self.stream = LanedStream(
+            name="retry",
+            limit=concurrency,
+            key_of=wake_up_lane,
+            work=self.carry_out,
+            done=self._done,
+            give_up=self._dropped,
+        )
 
     async def run(self, stream: Any) -> None:
-        async for event in stream.events():
-            await self.handle(Received.of(event.message))
+        await self.stream.run(stream)
+
+    async def revoke(self, partitions: Collection[tuple[str, int]]) -> None:
+        await self.stream.revoke(partitions)
 
     async def handle(self, received: Received) -> None:
+        """Carry out one wake-up and count it done (wake-ups one at a time)."""
+        await self.carry_out(received)
+        self._done(received)
+
+    async def _dropped(self, received: Received, reason: str) -> None:
+        # Harmless: the timer wakes a record that is still due again.
+        log.error("dropping the wake-up at offset %d: it %s", received.offset, reason)
+
+    def _done(self, received: Received) -> None:
+        self.runtime.record_done(received.topic, received.partition, received.offset)
+
+    async def carry_out(self, received: Received) -> None:
         try:
             raw = orjson.loads(received.value)
             sink = self.sinks[raw["target"]]
@@ -48,4 +75,12 @@ class RetryAgent:
         else:
             if connection in sink.served:
                 await sink.retry(connection, left_key)
-        self.runtime.record_done(received.topic, received.partition, received.offset)
+
+
+def wake_up_lane(received: Received) -> Hashable | None:
+    """A wake-up's lane: its record on its target (None: malformed, any order)."""
+    try:
+        raw = orjson.loads(received.value)
+        return (str(raw["connection"]), str(raw["target"]), str(raw["left_key"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None

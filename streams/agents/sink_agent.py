@@ -1,6 +1,10 @@
 """The sink agents: one upsert command in, one write to the target system out.
 
-A thin loop around `streams.agents.sinks.Sinks`. Every command is checked at the edge
+A thin loop around `streams.agents.sinks.Sinks`. Commands are carried out concurrently
+in lanes (`streams.agents.laned_stream`), one lane per record — (connection, target,
+record) — so one slow tenant or record holds up only its own later commands, at most
+``concurrency`` commands are in flight, and an offset is committed only once it and all
+before it are done. Every command is checked at the edge
 (`streams.sync.validation.refuse_upsert`); one that does not decode, or that this worker
 must not carry out, becomes a dead letter with its reason and the agent goes on.
 
@@ -16,13 +20,14 @@ good becomes a dead letter at once. Every skipped command is logged with its rea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Hashable, Mapping, MutableMapping
 from dataclasses import replace
 from typing import Any, Protocol
 
 from connectors.exceptions import AuthenticationError, PermanentApiError, TransientApiError
 from mappings import Flow
 from streams.agents.breakers import Breakers
+from streams.agents.laned_stream import LanedStream
 from streams.agents.plumbing import ConnectionLocks, Outbox, Received, refusal
 from streams.agents.sinks import ChargebeeWriter, PowerOfficeWriter, SinkResult, Sinks
 from streams.config.topics import TopicNames
@@ -63,7 +68,9 @@ class SinkAgent:
         breakers: Breakers,
         give_up_ms: int = 24 * 3600 * 1000,
         metrics: Metrics | None = None,
+        concurrency: int = 32,
     ) -> None:
+        """``concurrency``: the most commands in flight at once."""
         self.system = system
         self.sinks = sinks
         self.writers = writers
@@ -78,13 +85,36 @@ class SinkAgent:
         self.breakers = breakers
         self.give_up_ms = give_up_ms
         self.metrics = metrics
+        self.stream = LanedStream(
+            name=f"{system} sink",
+            limit=concurrency,
+            key_of=lane_of,
+            work=self.carry_out,
+            done=self._done,
+            give_up=self._failed_for_good,
+        )
 
     async def run(self, stream: Any) -> None:
-        """The Faust agent: carry out every command of the stream in order."""
-        async for event in stream.events():
-            await self.handle(Received.of(event.message))
+        """The Faust agent: carry out the stream's commands, each record's in order."""
+        await self.stream.run(stream)
+
+    async def revoke(self, partitions: Collection[tuple[str, int]]) -> None:
+        """Partitions were taken away: finish or stop their commands."""
+        await self.stream.revoke(partitions)
 
     async def handle(self, received: Received) -> None:
+        """Carry out one command and count it done (commands one at a time)."""
+        await self.carry_out(received)
+        self._done(received)
+
+    async def _failed_for_good(self, received: Received, reason: str) -> None:
+        """A command that kept raising (a bug, not an API failure): a dead letter."""
+        await self._dead_letter(received, f"the {self.system} sink {reason}")
+
+    def _done(self, received: Received) -> None:
+        self.runtime.record_done(received.topic, received.partition, received.offset)
+
+    async def carry_out(self, received: Received) -> None:
         try:
             upsert = Upsert.from_bytes(received.value)
         except MessageError as exc:
@@ -97,7 +127,6 @@ class SinkAgent:
             await self._dead_letter(received, problem, upsert=upsert)
             return
         await self.apply(upsert)
-        self.runtime.record_done(received.topic, received.partition, received.offset)
 
     async def apply(self, upsert: Upsert) -> None:
         """Write now, or park: behind this record's parked commands, or because the
@@ -268,4 +297,13 @@ class SinkAgent:
             await self.sinks.note_dead_letter(upsert, reason)
         key = received.key or letter.connection.encode()
         await (await self.outbox.send(self.topics.deadletters, key, letter.to_bytes()))
-        self.runtime.record_done(received.topic, received.partition, received.offset)
+
+
+def lane_of(received: Received) -> Hashable | None:
+    """A command's lane: its record on its target; None for one that does not decode
+    (it only becomes a dead letter, in no particular order)."""
+    try:
+        upsert = Upsert.from_bytes(received.value)
+    except MessageError:
+        return None
+    return (upsert.connection, upsert.target, upsert.left_key)

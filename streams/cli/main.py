@@ -135,6 +135,12 @@ def _lag(args: argparse.Namespace) -> int:
     return 1 if any(s > args.max_seconds for s in view["sync_lag_seconds"].values()) else 0
 
 
+def _recovery(args: argparse.Namespace) -> int:
+    from streams.cli import recovery
+
+    return recovery.run(args)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from streams.dev import demo
 
@@ -324,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lag.set_defaults(handler=_lag)
 
+    _recovery_commands(commands)
+
     demo = _command(
         commands,
         "demo",
@@ -368,6 +376,75 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sync")
     demo.set_defaults(handler=_demo)
     return parser
+
+
+def _recovery_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`dlq`, `replay` and `resync` (design §6; docs/worker.md, "Recovery")."""
+    wait_help = "seconds to wait for the running worker's join to read what was re-driven"
+    connection_help = "the connection (default: the first one configured)"
+    dlq = _command(
+        commands,
+        "dlq",
+        "list, show or replay dead letters",
+        "The dead letters on the `deadletters` topic with their reasons. `list` shows one "
+        "line each with its ID (PARTITION-OFFSET); `show` prints letters in full; `replay` "
+        "re-reads each letter's record as its system holds it now and re-drives it through "
+        "the running worker's join with today's mappings: applied once when now valid, "
+        "dead-lettered again when not, no write when already applied.",
+    )
+    dlq.add_argument(
+        "action", choices=["list", "show", "replay"], metavar="ACTION", help="list, show or replay"
+    )
+    dlq.add_argument(
+        "--connection",
+        help="only this connection's letters (default: every connection's; for replay, the "
+        "first connection configured)",
+    )
+    chosen = dlq.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--id",
+        action="append",
+        default=[],
+        help="a letter's ID from `dlq list`; repeatable (default: none; `show` without it "
+        "shows every letter)",
+    )
+    chosen.add_argument("--all", action="store_true", help="every letter (of the connection)")
+    dlq.add_argument("--wait", type=float, default=120.0, help=wait_help)
+    dlq.set_defaults(handler=_recovery)
+
+    replay = _command(
+        commands,
+        "replay",
+        "re-drive a connection's change events from a point in time",
+        "Re-drive the change events of a connection from TIME on (Kafka's offsets for "
+        "times on `changes`) through `changes.replay`, which the worker's join reads beside "
+        "`changes`; versions already applied make no write. Ends with a summary: read, "
+        "re-driven, written, unchanged. Exits 1 if the worker did not read them in time.",
+    )
+    replay.add_argument("--connection", help=connection_help)
+    replay.add_argument(
+        "--since",
+        required=True,
+        metavar="TIME",
+        help="ISO-8601 (2026-11-27T01:00:00Z; UTC when no zone) or a duration back from "
+        "now (90m, 1h, 2d)",
+    )
+    replay.add_argument("--wait", type=float, default=120.0, help=wait_help)
+    replay.set_defaults(handler=_recovery)
+
+    resync = _command(
+        commands,
+        "resync",
+        "re-read both systems and repair what differs from the agreed values",
+        "List both systems of a connection from the start and re-drive every record "
+        "through the worker's join as a resync: a linked record changed behind ledgerlink's "
+        "back (a restored backup, a bulk import) is written back to the values both sides "
+        "agreed on; records that agree make no write. Ends with a summary: read, "
+        "re-driven, written, unchanged. Exits 1 if the worker did not read them in time.",
+    )
+    resync.add_argument("--connection", help=connection_help)
+    resync.add_argument("--wait", type=float, default=300.0, help=wait_help)
+    resync.set_defaults(handler=_recovery)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = _number(env, name, default, minimum=minimum)
+    if not float(value).is_integer():
+        raise ConfigError(name, f"expected a whole number, got {env.get(name)!r}")
+    return int(value)
+
+
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -201,6 +208,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web_bind=_bind_address(env),
         retry_give_up=_number(env, "LEDGERLINK_RETRY_GIVE_UP", 86_400.0, minimum=1.0),
         create_timeout=_number(env, "LEDGERLINK_CREATE_TIMEOUT", 60.0, minimum=1.0),
+        sink_concurrency=_whole(env, "LEDGERLINK_SINK_CONCURRENCY", 32, minimum=1),
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         poll_idle_backoff=_number(env, "LEDGERLINK_POLL_IDLE_BACKOFF", 4.0, minimum=1.0),

@@ -122,6 +122,7 @@ class Settings:
     web_bind: str = "127.0.0.1"  # the address the web port listens on (0.0.0.0 in a container)
     retry_give_up: float = 86_400.0  # seconds a parked command is retried before it is dead
     create_timeout: float = 60.0  # seconds a link may stay `creating` before it is driven again
+    sink_concurrency: int = 32  # the most commands each sink agent has in flight at once
     # The base URL at which Chargebee reaches this worker's web port; None: no webhooks.
     webhook_url: str | None = None
     # What each connection's webhook Basic credentials are derived from (set with the URL).

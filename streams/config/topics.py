@@ -16,6 +16,12 @@ class TopicNames:
         return f"{self.prefix}changes"
 
     @property
+    def changes_replay(self) -> str:
+        """Change events re-driven by `ledgerlink replay|resync|dlq replay`; the join reads
+        it beside `changes` (`streams.sync.replays` gives its wire format)."""
+        return f"{self.prefix}changes.replay"
+
+    @property
     def upserts_chargebee(self) -> str:
         return f"{self.prefix}upserts.chargebee"
 
@@ -52,6 +58,7 @@ class TopicNames:
         """Every topic the worker reads or writes, for creating them before it starts."""
         return (
             self.changes,
+            self.changes_replay,
             self.upserts_chargebee,
             self.upserts_poweroffice,
             self.upserts_retry,

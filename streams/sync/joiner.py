@@ -17,6 +17,14 @@ The rules (design §1 and §2):
   has no API for it. A rename in Chargebee is patched into PowerOffice Go.
 - A deleted Chargebee record is unlinked and reported; its partner stays.
 - Values Chargebee cannot hold go to the dead-letter topic with the reason.
+
+A *resync* (`join(event, resync=True)`, from `ledgerlink resync` or `dlq replay`) is a
+record as its system holds it now. Its version is usually known, so instead of being
+dropped it is compared: a linked side whose values moved away from the agreed ones
+without a new version (a restored backup, a bulk edit behind our back) is written back to
+the agreed values (`drifted`); a difference not yet carried to the other side is sent
+again; a dead-lettered record is tried again with today's mappings. A resync of a record
+that agrees with its link sends nothing, so a resync is idempotent.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from streams.sync.messages import ActionItem, DeadLetter, Upsert
 from streams.sync.names import normalise_name
 from streams.sync.reports import ReportBook
 
-__all__ = ["ECHO", "JoinResult", "Joiner"]
+__all__ = ["ECHO", "JoinResult", "Joiner", "drifted"]
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +80,13 @@ class Joiner:
 
     # -- entry ---------------------------------------------------------------------------
 
-    def join(self, event: ChangeEvent) -> JoinResult:
+    def join(self, event: ChangeEvent, *, resync: bool = False) -> JoinResult:
+        """``resync``: ``event`` is a record re-read as it is now; compare it with the link
+        even when its version is known (see the module's docstring)."""
         if event.source.system == POWEROFFICE:
-            return self._join_left(event)
+            return self._join_left(event, resync=resync)
         if event.source.system == CHARGEBEE:
-            return self._join_right(event)
+            return self._join_right(event, resync=resync)
         return JoinResult(dropped=f"unknown system {event.source.system!r}")
 
     def _flow_for_left(self, entity: str, record: dict[str, Any]) -> Flow | None:
@@ -87,7 +97,7 @@ class Joiner:
 
     # -- PowerOffice Go (left) -----------------------------------------------------------
 
-    def _join_left(self, event: ChangeEvent) -> JoinResult:
+    def _join_left(self, event: ChangeEvent, *, resync: bool) -> JoinResult:
         record = event.after
         if event.op is Op.DELETE or record is None:
             gone = self.links.get(event.connection, event.record_key)
@@ -117,14 +127,22 @@ class Joiner:
         if link is not None and known is not None and event.source.version <= known:
             if link.state is LinkState.CREATING:
                 return self._emit_create(event, flow, link)  # replayed; the sink dedupes
-            return JoinResult(dropped=ECHO)
+            if not resync:
+                return JoinResult(dropped=ECHO)
+            repair = self._restore(event, flow, link, link.left.values, values, POWEROFFICE)
+            if repair is not None:
+                return repair
+            left = replace(left, version=known, ts_ms=link.left.ts_ms)  # versions never go back
 
         if link is None or link.state is LinkState.DEAD_LETTER:
-            if link is not None and link.left.values == values:
+            if link is not None and link.left.values == values and not resync:
                 self.links.put(link.with_side(left))
                 return JoinResult(dropped="still not writable; no mapped change")
             if flow.link == "create":
-                return self._create(event, flow, left)
+                result = self._create(event, flow, left)
+                if link is not None and not result.dead_letters:
+                    self.reports.clear_dead_letters(event.connection, event.record_key)
+                return result
             return self._match_entity(event, flow, left, link)
         if link.state is LinkState.AWAITING_ENTITY:
             return self._match_entity(event, flow, left, link)
@@ -200,22 +218,8 @@ class Joiner:
         ts_ms: int,
         create: bool,
     ) -> JoinResult:
-        assert link.right is not None
         return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=event.connection,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=CHARGEBEE,
-                    entity=link.right.entity,
-                    record_id=link.right.id,
-                    fields=fields,
-                    source_ts_ms=ts_ms,
-                    source_event_id=event.event_id,
-                    create=create,
-                )
-            ]
+            upserts=[_command(event, flow, link, CHARGEBEE, fields, ts_ms=ts_ms, create=create)]
         )
 
     def _match_entity(
@@ -323,7 +327,7 @@ class Joiner:
 
     # -- Chargebee (right) ---------------------------------------------------------------
 
-    def _join_right(self, event: ChangeEvent) -> JoinResult:
+    def _join_right(self, event: ChangeEvent, *, resync: bool) -> JoinResult:
         conn = event.connection
         record = event.after if event.after is not None else (event.before or {})
         if event.source.entity == BUSINESS_ENTITY:
@@ -340,14 +344,16 @@ class Joiner:
         if event.op is Op.DELETE:
             return self._unlink(event, link)
         known = link.right.version
-        if known is not None and event.source.version <= known:
-            return JoinResult(dropped=ECHO)
         values = flow.values_from_right(record)
-        link = link.with_side(
-            replace(
-                link.right, version=event.source.version, ts_ms=event.source.ts_ms, values=values
-            )
-        )
+        version, ts_ms = event.source.version, event.source.ts_ms
+        if known is not None and version <= known:
+            if not resync:
+                return JoinResult(dropped=ECHO)
+            repair = self._restore(event, flow, link, link.right.values, values, CHARGEBEE)
+            if repair is not None:
+                return repair
+            version, ts_ms = known, link.right.ts_ms or ts_ms  # versions never go back
+        link = link.with_side(replace(link.right, version=version, ts_ms=ts_ms, values=values))
         if link.state is LinkState.UNLINKED:
             self.links.put(link)
             return JoinResult(dropped="record is unlinked")
@@ -360,21 +366,38 @@ class Joiner:
             self.links.put(link)
             return JoinResult(dropped="no mapped change")
         self.links.put(link)
+        fields = {f: values[f] for f in changed}
         return JoinResult(
-            upserts=[
-                Upsert(
-                    connection=conn,
-                    flow=flow.name,
-                    left_key=link.left.key,
-                    target=POWEROFFICE,
-                    entity=link.left.entity,
-                    record_id=link.left.id,
-                    fields={f: values[f] for f in changed},
-                    source_ts_ms=event.source.ts_ms,
-                    source_event_id=event.event_id,
-                    extra=link.left.extra,
-                )
-            ]
+            upserts=[_command(event, flow, link, POWEROFFICE, fields, ts_ms=event.source.ts_ms)]
+        )
+
+    def _restore(
+        self,
+        event: ChangeEvent,
+        flow: Flow,
+        link: Link,
+        seen: dict[str, str] | None,
+        values: dict[str, str],
+        target: str,
+    ) -> JoinResult | None:
+        """Where the ``target`` side of a linked pair was changed behind our back (it now
+        holds ``values`` at a version we know, last ``seen`` otherwise), write the agreed
+        values back; None when it was not. Stamped now: the drifted values carry an older
+        change time, so the sink's conflict rule lets the agreed values win (and reports
+        it)."""
+        fields = drifted(seen, values, link.synced) if link.state is LinkState.LINKED else {}
+        if not fields:
+            return None
+        if target == CHARGEBEE and (flow.link != "create" or link.right is None):
+            return JoinResult(dropped="business entity differs; Chargebee cannot be written")
+        log.warning(
+            "%s: %s differs from the agreed values in %s without a new version; restoring",
+            link.left.key,
+            target,
+            ", ".join(sorted(fields)),
+        )
+        return JoinResult(
+            upserts=[_command(event, flow, link, target, dict(fields), ts_ms=self.clock_ms())]
         )
 
     def _learn_entity(self, event: ChangeEvent, record: dict[str, Any]) -> None:
@@ -446,6 +469,55 @@ class Joiner:
         )
         self.reports.put_action(action)
         return JoinResult(actions=[*resolved, action])
+
+
+def _command(
+    event: ChangeEvent,
+    flow: Flow,
+    link: Link,
+    target: str,
+    fields: dict[str, str],
+    *,
+    ts_ms: int,
+    create: bool = False,
+) -> Upsert:
+    """The upsert that makes ``target``'s side of ``link`` hold ``fields``."""
+    if target == CHARGEBEE:
+        assert link.right is not None
+        entity, record_id, extra = link.right.entity, link.right.id, {}
+    else:
+        entity, record_id, extra = link.left.entity, link.left.id, dict(link.left.extra)
+    return Upsert(
+        connection=event.connection,
+        flow=flow.name,
+        left_key=link.left.key,
+        target=target,
+        entity=entity,
+        record_id=record_id,
+        fields=fields,
+        source_ts_ms=ts_ms,
+        source_event_id=event.event_id,
+        create=create,
+        extra=extra,
+    )
+
+
+def drifted(
+    seen: dict[str, str] | None, now: dict[str, str], agreed: dict[str, str] | None
+) -> dict[str, str]:
+    """The fields of one side that left the agreed values without a new version, mapped to
+    the agreed values to restore.
+
+    Only fields whose last seen value was the agreed one count: a side that was seen with
+    a different value holds a change of its own still on its way to the other side.
+    """
+    if not seen or not agreed:
+        return {}
+    return {
+        name: agreed[name]
+        for name, value in now.items()
+        if name in agreed and seen.get(name) == agreed[name] and value != agreed[name]
+    }
 
 
 def _event_json(event: ChangeEvent) -> dict[str, Any]:

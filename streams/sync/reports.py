@@ -36,6 +36,22 @@ class ReportBook:
             "record_key": record_key,
         }
 
+    def clear_dead_letters(self, connection: str, record_key: str) -> int:
+        """Forget the dead letters of a record that has since been taken (fixed at the
+        source, or re-driven by `ledgerlink dlq replay`); returns how many. The topic keeps
+        them: this only stops counting them as open."""
+        prefix = f"{connection}|dead-letter|"
+        gone = [
+            k
+            for k, v in list(self._table.items())
+            if str(k).startswith(prefix)
+            and isinstance(v, dict)
+            and v.get("record_key") == record_key
+        ]
+        for key in gone:
+            del self._table[key]
+        return len(gone)
+
     def conflict(self, connection: str, conflict_id: str, detail: dict[str, Any]) -> None:
         self._table[self._k(connection, "conflict", conflict_id)] = detail
 

@@ -6,7 +6,10 @@ Basic auth with the API key, form bodies (JSON bodies refused), answers wrapped 
 name, offset paging, the customer filters, idempotency keys, and a per-site rate limit per
 minute answered with 429 and `Retry-After`. Business entities have no API; the web app
 that creates and renames them is stood in for by ``/_sim/business_entities`` (design §6),
-which emits the events the real app would. The data lives in a `ChargebeeStore`; the
+which emits the events the real app would. ``POST /_sim/customers/{id}/restore`` with a
+JSON object of customer fields stands in for a restored backup or a bulk import: the
+fields change, `updated_at` and `resource_version` stay and no event is emitted, so only
+a full re-read (`ledgerlink resync`) can notice. The data lives in a `ChargebeeStore`; the
 choices made where Chargebee's behaviour is undocumented are listed in `store`.
 
 Webhook endpoints have the official SDK's routes (create, retrieve, list, update,
@@ -442,6 +445,14 @@ def _admin_routes(app: web.Application) -> None:
         entity_id = request.match_info["id"]
         return answer(lambda: store.delete_business_entity(entity_id))
 
+    async def restore(request: web.Request) -> web.Response:
+        store = request.app[STORE_KEY]
+        try:
+            body = await body_of(request)
+            return _wrapped("customer", store.restore_customer(request.match_info["id"], body))
+        except StoreError as exc:
+            return _error(exc.status, exc.body())
+
     async def webhook_deliveries(request: web.Request) -> web.Response:
         attempts = request.app[DELIVERER_KEY].attempts(request.query.get("endpoint_id"))
         return web.json_response({"deliveries": [attempt.as_json() for attempt in attempts]})
@@ -450,6 +461,7 @@ def _admin_routes(app: web.Application) -> None:
     app.router.add_post("/_sim/business_entities", add)
     app.router.add_post("/_sim/business_entities/{id}", rename)
     app.router.add_post("/_sim/business_entities/{id}/delete", delete)
+    app.router.add_post("/_sim/customers/{id}/restore", restore)
 
 
 # -- building and serving -----------------------------------------------------------------
@@ -532,7 +544,7 @@ async def serve(
         f"  API key (HTTP Basic user name, empty password): {api_key}",
         f"  rate limit: {rate_limit_per_minute} requests per minute",
         "  admin: {root}/_sim/health, /_sim/stats, /_sim/faults, /_sim/reset, "
-        "/_sim/business_entities, /_sim/webhook_deliveries",
+        "/_sim/business_entities, /_sim/customers/{id}/restore, /_sim/webhook_deliveries",
         sdk_hint(host, port, api_key),
     ]
     await serve_forever(app, host, port, banner)

@@ -278,6 +278,18 @@ class ChargebeeStore:
         self._emit("customer_deleted", "customer", record.data, source)
         return copy.deepcopy(record.data)
 
+    def restore_customer(self, customer_id: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """What a restored backup or a bulk import does behind the API's back
+        (`POST /_sim/customers/{id}/restore`): set the fields, but keep `updated_at` and
+        `resource_version` and emit no event, so no poll or webhook notices."""
+        record = self._live_customer(customer_id)
+        for name, value in _customer_fields(params, existing=record.data).items():
+            if value is None:
+                record.data.pop(name, None)
+            else:
+                record.data[name] = value
+        return copy.deepcopy(record.data)
+
     def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
         return copy.deepcopy(self._live_customer(customer_id).data)
 

@@ -37,7 +37,10 @@ async def test_a_worker_killed_six_times_during_the_initial_load_leaves_no_recor
 ):
     employees = [harness.po_store.add_employee(**person(i, "firma.no")) for i in range(TOTAL)]
     harness.extra_env["LEDGERLINK_CREATE_TIMEOUT"] = str(CREATE_TIMEOUT_S)
-    await harness.set_faults("chargebee", {"latency_ms": 40})
+    # Slow enough that the load outlasts six kills although the sink writes up to
+    # LEDGERLINK_SINK_CONCURRENCY (32) customers at once: each kill lands among writes
+    # in flight, acknowledged out of order.
+    await harness.set_faults("chargebee", {"latency_ms": 600})
     rng = random.Random(6)
     for kill in range(KILLS):
         await harness.start_worker()

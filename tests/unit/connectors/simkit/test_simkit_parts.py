@@ -86,3 +86,17 @@ def test_stats_count_by_method_route_and_status():
         "status": 200,
         "count": 2,
     }
+
+
+def test_stats_keep_the_most_requests_served_at_once_until_reset():
+    stats = RequestStats()
+    stats.started("GET", "/a")
+    stats.started("GET", "/b")
+    stats.ended("GET", "/a")
+    stats.started("POST", "/a")
+    stats.ended("POST", "/a")
+    assert stats.as_json()["most_in_flight"] == 2
+    stats.reset()  # one request is still being served
+    assert stats.as_json()["most_in_flight"] == 1
+    stats.ended("GET", "/b")
+    assert stats.in_flight == 0

@@ -1,11 +1,15 @@
-"""Fakes the agent and sink tests share: API clients, an outbox, and the writers."""
+"""Fakes the agent and sink tests share: API clients, an outbox, the writers, and a
+stand-in for a Faust stream (also used by benchmarks/sinks.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import weakref
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from typing import Any
+
+from faust.streams import _current_event
 
 from connectors.exceptions import DuplicateIdError, InvalidRequestError, NotFoundError
 from connectors.poweroffice.timestamps import format_timestamp
@@ -146,3 +150,43 @@ class FakeOutbox:
 
     def values(self, topic: str) -> list[bytes]:
         return [value for sent_to, _, value in self.sent if sent_to == topic]
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(eq=False)
+class Event:
+    message: Message
+
+
+class FakeStream:
+    """What the agent uses of a Faust stream; sets the current event as Faust does."""
+
+    def __init__(self, events: list[Event]) -> None:
+        self._events = events
+        self.acked: list[tuple[int, int]] = []
+        self.manual = False
+        self.finish = asyncio.Event()
+        self.finish.set()
+
+    def noack(self) -> FakeStream:
+        self.manual = True
+        return self
+
+    async def events(self) -> AsyncIterator[Event]:
+        for event in self._events:
+            _current_event.set(weakref.ref(event))  # type: ignore[arg-type]
+            yield event
+        await self.finish.wait()
+
+    async def ack(self, event: Event) -> bool:
+        assert self.manual, "acks must be manual"
+        self.acked.append((event.message.partition, event.message.offset))
+        return True

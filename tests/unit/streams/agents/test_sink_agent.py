@@ -24,7 +24,7 @@ from connectors.exceptions import (
 from mappings import load_flows
 from streams.agents.breakers import Breakers
 from streams.agents.plumbing import ConnectionLocks, Received
-from streams.agents.sink_agent import SinkAgent
+from streams.agents.sink_agent import SinkAgent, lane_of
 from streams.agents.sinks import Sinks
 from streams.config.topics import TopicNames
 from streams.runtime import Runtime
@@ -456,3 +456,17 @@ async def test_a_record_still_failing_after_the_give_up_time_becomes_a_dead_lett
     assert letter["record_key"] == RECORD_KEY
     assert world.parked == {}
     assert world.link_state() is LinkState.DEAD_LETTER
+
+
+def test_a_command_s_lane_is_its_record_on_its_target() -> None:
+    command = create_command()
+    received = Received("upserts.chargebee", 0, 1, b"acme", command.to_bytes())
+    assert lane_of(received) == (CONN, "chargebee", RECORD_KEY)
+    other = replace(command, left_key="poweroffice:Employee:8")
+    assert lane_of(Received("upserts.chargebee", 0, 2, b"acme", other.to_bytes())) != lane_of(
+        received
+    )
+
+
+def test_a_command_that_does_not_decode_has_no_lane() -> None:
+    assert lane_of(Received("upserts.chargebee", 0, 1, b"acme", b"not json")) is None

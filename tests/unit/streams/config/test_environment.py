@@ -70,6 +70,11 @@ def test_an_empty_variable_counts_as_unset():
     assert "CHARGEBEE_API_KEY" in names.unset
 
 
+def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
+    assert load_settings({}).sink_concurrency == 32
+    assert load_settings({"LEDGERLINK_SINK_CONCURRENCY": "4"}).sink_concurrency == 4
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -87,6 +92,9 @@ def test_an_empty_variable_counts_as_unset():
         ("LEDGERLINK_POLL_WRITE_RESERVE", "-0.1"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "0"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "hourly"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "0"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "2.5"),
+        ("LEDGERLINK_SINK_CONCURRENCY", "many"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(name, value):
