@@ -21,7 +21,14 @@ from streams.agents.backlog import CommandBacklog, OffsetProbe, partition_lag
 from streams.agents.breakers import Breakers
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
-from streams.agents.poll_loop import ConnectionPoll, PollLoop, TrackingPublisher, connection_sources
+from streams.agents.poll_loop import (
+    ConnectionPoll,
+    PollLoop,
+    TrackingPublisher,
+    connection_budgets,
+    connection_sources,
+    schedule_settings,
+)
 from streams.agents.retry_agent import RetryAgent, wake_up
 from streams.agents.sink_agent import SinkAgent
 from streams.agents.sinks import Sinks
@@ -38,7 +45,7 @@ from streams.sync.parking import ParkingLot, parked_key
 from streams.sync.reports import ReportBook
 from streams.sync.stuck import creates_to_redrive
 from streams.web import add_pages
-from streams.webhooks import WebhookReceiver, add_webhook_page, register_endpoints
+from streams.webhooks import WebhookHealth, WebhookReceiver, add_webhook_page, register_endpoints
 
 __all__ = ["Engine", "build_engine", "now_ms"]
 
@@ -169,14 +176,23 @@ def build_engine(
     app.timer(1.0, name="ledgerlink.wake_parked")(wake_parked)
 
     receiver: WebhookReceiver | None = None
+    webhook_health: WebhookHealth | None = None
     if settings.webhook_url is not None and settings.webhook_secret is not None:
         webhook_url, webhook_secret = settings.webhook_url, settings.webhook_secret
-        receiver = WebhookReceiver(served=served, secret=webhook_secret, clock_ms=now_ms)
+        webhook_health = WebhookHealth(clock_ms=now_ms)
+        receiver = WebhookReceiver(
+            served=served, secret=webhook_secret, clock_ms=now_ms, health=webhook_health
+        )
         add_webhook_page(app, receiver)
+        health = webhook_health
 
         async def register_webhooks() -> None:
             await register_endpoints(
-                clients.chargebee, served, base_url=webhook_url, secret=webhook_secret
+                clients.chargebee,
+                served,
+                base_url=webhook_url,
+                secret=webhook_secret,
+                health=health,
             )
 
         app.task(register_webhooks)
@@ -212,6 +228,7 @@ def build_engine(
                 conn,
                 connection_sources(poweroffice=api.poweroffice, chargebee=api.chargebee),
                 deletions[conn],
+                budgets=connection_budgets(poweroffice=api.poweroffice, chargebee=api.chargebee),
             )
             for conn, api in clients.by_id.items()
         ]
@@ -230,6 +247,8 @@ def build_engine(
                 reconcile_interval=settings.reconcile_interval,
                 runtime=runtime,
                 clock_ms=now_ms,
+                schedule=schedule_settings(settings),
+                webhooks=webhook_health,
                 owns=ownership.owns,
             ).run()
         finally:

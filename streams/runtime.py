@@ -1,9 +1,10 @@
 """What this worker process knows about its own progress, for the status view.
 
 Offsets the process produced (change events by the pollers, upserts by the join agent)
-and offsets its agents finished; the results of the last poll cycle. From these,
-`caught_up` tells whether everything this process sent on has been processed — the
-"nothing in flight" half of convergence. Nothing here is durable: after a restart the
+and offsets its agents finished; the results of the last poll of each source, and the
+poll schedule's cadence per connection and system. From these, `caught_up` tells
+whether everything this process sent on has been processed — the "nothing in flight"
+half of convergence. Nothing here is durable: after a restart the
 pollers' first cycle and the replayed topics fill it again.
 """
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from connectors.polling.runner import PollResult
 
-__all__ = ["PollStatus", "Runtime"]
+__all__ = ["LaneStatus", "PollStatus", "Runtime"]
 
 TopicPartition = tuple[str, int]
 
@@ -27,9 +28,21 @@ class PollStatus:
     high_water: int | None
 
 
+@dataclass(slots=True)
+class LaneStatus:
+    """The poll schedule of one connection's system: the achieved cycle (seconds between
+    its last two polls; None before the second), the target cycle the budget allows, and
+    its mode (active, idle or safety-net)."""
+
+    cycle_seconds: float | None
+    target_seconds: float
+    mode: str
+
+
 @dataclass
 class Runtime:
     polls: dict[str, dict[str, PollStatus]] = field(default_factory=dict)  # per connection
+    schedule: dict[str, dict[str, LaneStatus]] = field(default_factory=dict)  # per connection
     idle_cycles: int = 0  # consecutive full poll cycles that published nothing
     cycles: int = 0
     sent: dict[TopicPartition, int] = field(default_factory=dict)
@@ -48,8 +61,12 @@ class Runtime:
                 high_water=result.high_water,
             )
 
+    def record_schedule(self, connection: str, system: str, status: LaneStatus) -> None:
+        self.schedule.setdefault(connection, {})[system] = status
+
     def record_cycle(self, *, quiet: bool) -> None:
-        """One cycle over every connection ended; ``quiet``: complete, nothing published."""
+        """Every connection's sources were polled once more (a safety-net poll of webhooks
+        aside); ``quiet``: all of them answered and none published anything."""
         self.cycles += 1
         self.idle_cycles = self.idle_cycles + 1 if quiet else 0
 
@@ -91,6 +108,8 @@ class Runtime:
         their progress is not this one's to wait for or to report as lag."""
         for connection in [c for c in self.polls if c not in connections]:
             del self.polls[connection]
+        for connection in [c for c in self.schedule if c not in connections]:
+            del self.schedule[connection]
         for offsets in (self.sent, self.done, self.pending):
             for key in [k for k in offsets if k[1] not in partitions]:
                 del offsets[key]

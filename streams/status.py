@@ -64,6 +64,16 @@ def status_view(
             for name, p in sorted(runtime.polls.get(connection, {}).items())
         },
         "poll_cycles": runtime.cycles,
+        "schedule": {
+            system: {
+                "cycle_seconds": None
+                if lane.cycle_seconds is None
+                else round(lane.cycle_seconds, 3),
+                "target_seconds": round(lane.target_seconds, 3),
+                "mode": lane.mode,
+            }
+            for system, lane in sorted(runtime.schedule.get(connection, {}).items())
+        },
         "dead_letters": dead_letters,
         "parked": parked,
         "conflicts": conflicts,

@@ -18,6 +18,11 @@ it knows (`resource_version`), so nothing is buffered or reordered here. Deliver
 already published are remembered by event id in a bounded LRU and answered 200 without
 publishing again; one that slips past it (another worker, after a restart) is dropped by
 the join in the same way.
+
+`WebhookHealth` is the small signal the poll scheduler reads: a connection's webhooks are
+healthy once its endpoint was registered or a valid delivery came, and while they are,
+its Chargebee site is polled only as a slow safety net; each valid delivery also tells the
+scheduler that the connection is active.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from connectors.polling.publisher import EventSink, PublishError
 from connectors.secrets import Secret
 
 __all__ = [
+    "WebhookHealth",
     "WebhookReceiver",
     "add_webhook_page",
     "endpoint_url",
@@ -93,9 +99,11 @@ async def register_endpoints(
     base_url: str,
     secret: Secret,
     retry_seconds: float = 5.0,
+    health: WebhookHealth | None = None,
 ) -> None:
     """Register every connection's endpoint; a transient failure is retried (doubling up
-    to a minute), a permanent one is logged and leaves that connection to its poller."""
+    to a minute), a permanent one is logged and leaves that connection to its poller.
+    ``health`` hears which registrations succeeded."""
     for connection in connections:
         delay = retry_seconds
         while True:
@@ -103,6 +111,8 @@ async def register_endpoints(
                 await register_endpoint(
                     clients(connection), base_url=base_url, secret=secret, connection=connection
                 )
+                if health is not None:
+                    health.record_registered(connection)
                 break
             except TransientApiError as exc:
                 log.warning(
@@ -120,12 +130,48 @@ async def register_endpoints(
                     connection,
                     exc,
                 )
+                if health is not None:
+                    health.record_failed(connection)
                 break
+
+
+class WebhookHealth:
+    """Which connections' webhooks work, for the poll scheduler (`streams.agents.poll_loop`).
+
+    Healthy: the endpoint was registered in this process, or a valid delivery came within
+    the last ``fresh_ms``. ``listeners`` are called with the connection of each valid
+    delivery (the scheduler polls an active connection's other system sooner)."""
+
+    def __init__(self, *, clock_ms: Callable[[], int], fresh_ms: int = 3_600_000) -> None:
+        self._clock_ms = clock_ms
+        self._fresh_ms = fresh_ms
+        self._registered: set[str] = set()
+        self._last_event_ms: dict[str, int] = {}
+        self.listeners: list[Callable[[str], None]] = []
+
+    def record_registered(self, connection: str) -> None:
+        self._registered.add(connection)
+
+    def record_failed(self, connection: str) -> None:
+        """Registration failed for good: only a delivery makes the connection healthy."""
+        self._registered.discard(connection)
+
+    def record_event(self, connection: str) -> None:
+        self._last_event_ms[connection] = self._clock_ms()
+        for listener in list(self.listeners):
+            listener(connection)
+
+    def healthy(self, connection: str) -> bool:
+        if connection in self._registered:
+            return True
+        last = self._last_event_ms.get(connection)
+        return last is not None and self._clock_ms() - last <= self._fresh_ms
 
 
 class WebhookReceiver:
     """Checks and publishes one webhook delivery; ``sink`` is set while the worker's
-    publisher runs (before that, deliveries get 503 and Chargebee retries them)."""
+    publisher runs (before that, deliveries get 503 and Chargebee retries them).
+    ``health`` (optional) hears of every valid delivery."""
 
     def __init__(
         self,
@@ -134,8 +180,10 @@ class WebhookReceiver:
         secret: Secret,
         clock_ms: Callable[[], int],
         remember: int = REMEMBERED_EVENTS,
+        health: WebhookHealth | None = None,
     ) -> None:
         self.served = frozenset(served)
+        self.health = health
         self.sink: EventSink | None = None
         self._secret = secret
         self._clock_ms = clock_ms
@@ -175,6 +223,8 @@ class WebhookReceiver:
         self._seen[key] = None
         while len(self._seen) > self._remember:
             self._seen.popitem(last=False)
+        if self.health is not None:
+            self.health.record_event(connection)
         return 200, {"published": len(changes)}
 
 

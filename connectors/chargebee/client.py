@@ -28,7 +28,7 @@ from connectors.chargebee.paging import Page, follow_offsets, next_offset_of
 from connectors.exceptions import ApiError, PermanentApiError
 from connectors.secrets import Secret, mask_email
 from connectors.transport import RetryPolicy, send_with_retries
-from connectors.transport.ratelimit import budget_key, shared_buckets
+from connectors.transport.ratelimit import TokenBucket, budget_key, shared_buckets
 from connectors.transport.session import HttpSession
 
 __all__ = [
@@ -79,6 +79,11 @@ class ChargebeeClient(HttpSession):
 
     def __repr__(self) -> str:
         return f"ChargebeeClient(site={self.site!r}, base_url={self.base_url!r})"
+
+    @property
+    def bucket(self) -> TokenBucket:
+        """The request budget this client spends from (shared with every client of it)."""
+        return self._bucket
 
     # -- customers -------------------------------------------------------------------
 

@@ -91,6 +91,11 @@ class PowerOfficeClient(HttpSession):
     def __repr__(self) -> str:
         return f"PowerOfficeClient(base_url={self._base_url!r})"
 
+    @property
+    def bucket(self) -> TokenBucket:
+        """The request budget this client spends from (shared with every client of it)."""
+        return self._bucket
+
     # -- the API -------------------------------------------------------------------------
 
     async def sign_in(self) -> None:

@@ -1,20 +1,31 @@
-"""The one poll loop: read every connection's change sources, publish, repeat.
+"""The one poll loop: every connection's change sources polled concurrently, each when
+the budget-aware schedule (`connectors.polling.schedule`) says it is due.
+
+Each connection's sources of one system form a lane (its PowerOffice Go resources; its
+Chargebee site) with its own cadence: the fastest is ``interval``, stretched to what the
+lane's request budget sustains, slower while the connection is idle, and for a Chargebee
+site whose webhooks are healthy (`streams.webhooks.WebhookHealth`) only a slow safety net.
+Polls of different lanes run at once; the API clients' token buckets pace the requests
+and the schedule keeps the polls' own demand under each budget, leaving a share to the
+sinks' writes.
 
 Used by the worker (with a `Runtime` that the status view reads, and the deletion watch
-that finds PowerOffice Go hard deletes) and by `ledgerlink poll` (`run_polling`). A
-transient failure of one source is logged and retried at the next cycle without
-stopping the others; a permanent one (bad keys, a malformed answer) stops the loop with
-an error that says what to fix.
+that finds PowerOffice Go hard deletes, run with a connection's PowerOffice Go poll when
+its reconcile interval passed) and by `ledgerlink poll` (`run_polling`). A transient
+failure of one source is logged and retried at its lane's next poll without stopping the
+others; a permanent one (bad keys, a malformed answer) stops the loop with an error that
+says what to fix.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
@@ -23,25 +34,33 @@ from connectors.exceptions import TransientApiError
 from connectors.polling.cursor_store import CursorStore, FileCursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
 from connectors.polling.runner import ChangeSource, PollResult, poll_once
+from connectors.polling.schedule import Lane, PollSchedule, ScheduleSettings
 from connectors.poweroffice.client import PowerOfficeClient
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.poweroffice.poller import poweroffice_sources
+from connectors.transport.ratelimit import TokenBucket
 from streams.clients import chargebee_client, poweroffice_client
 from streams.config import Settings
-from streams.runtime import Runtime
+from streams.runtime import LaneStatus, Runtime
+from streams.webhooks import WebhookHealth
 
 __all__ = [
     "SYSTEMS",
     "ConnectionPoll",
     "PollLoop",
     "TrackingPublisher",
+    "connection_budgets",
     "connection_sources",
     "run_polling",
+    "schedule_settings",
 ]
 
 log = logging.getLogger(__name__)
 
 SYSTEMS = ("poweroffice", "chargebee")
+
+#: The longest the loop sleeps before it looks again at webhooks, ownership and budgets.
+LOOK_AGAIN_SECONDS = 1.0
 
 
 def connection_sources(
@@ -52,7 +71,8 @@ def connection_sources(
 ) -> list[ChangeSource]:
     """One connection's change sources, business entities first: a company or department
     whose entity is already known then links at once, instead of raising an action item
-    that is resolved seconds later."""
+    that is resolved seconds later (the loop polls a connection's PowerOffice Go sources
+    only after its first Chargebee poll)."""
     sources: list[ChangeSource] = []
     cb_page = min(page_size or 100, 100)
     if chargebee is not None:
@@ -64,16 +84,49 @@ def connection_sources(
     return sources
 
 
+def connection_budgets(
+    *, poweroffice: PowerOfficeClient | None, chargebee: ChargebeeClient | None
+) -> dict[str, TokenBucket]:
+    """The request budget each system's polls of one connection spend from."""
+    budgets: dict[str, TokenBucket] = {}
+    if poweroffice is not None:
+        budgets["poweroffice"] = poweroffice.bucket
+    if chargebee is not None:
+        budgets["chargebee"] = chargebee.bucket
+    return budgets
+
+
+def schedule_settings(settings: Settings) -> ScheduleSettings:
+    return ScheduleSettings(
+        interval=settings.poll_interval,
+        idle_backoff=settings.poll_idle_backoff,
+        write_reserve=settings.poll_write_reserve,
+        safety_interval=settings.webhook_safety_poll,
+    )
+
+
 @dataclass
 class ConnectionPoll:
-    """What is polled for one connection."""
+    """What is polled for one connection; ``budgets``: the token bucket each system's
+    requests spend from (a system without one is polled at the fastest cadence)."""
 
     connection: str
     sources: Sequence[ChangeSource]
     deletions: DeletionWatch | None = None
+    budgets: Mapping[str, TokenBucket] = field(default_factory=dict)
+
+
+@dataclass
+class _LaneWork:
+    poll: ConnectionPoll
+    sources: list[ChangeSource]
 
 
 class PollLoop:
+    """``owns`` (default: every connection) is asked before each poll whether this
+    process polls that connection; ``webhooks`` says whose Chargebee changes arrive by
+    webhook; ``schedule`` (default: from ``interval`` alone) shapes the cadences."""
+
     def __init__(
         self,
         connections: Sequence[ConnectionPoll],
@@ -85,77 +138,219 @@ class PollLoop:
         runtime: Runtime | None = None,
         clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         owns: Callable[[str], bool] | None = None,
+        schedule: ScheduleSettings | None = None,
+        webhooks: WebhookHealth | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``owns``: whether this worker polls a connection now (it owns the connection's
         partition, `streams.ownership`); asked before every poll. None: every connection."""
         self.connections = list(connections)
-        self.owns = owns
         self.store = store
         self.sink = sink
         self.interval = interval
         self.reconcile_interval = reconcile_interval
         self.runtime = runtime
         self.clock_ms = clock_ms
-        self._next_reconcile = 0.0
+        self.owns: Callable[[str], bool] = owns if owns is not None else (lambda _c: True)
+        self.webhooks = webhooks
+        self._clock = clock
+        rates: dict[Hashable, Callable[[], float]] = {}
+        for poll in self.connections:
+            for bucket in poll.budgets.values():
+                rates[bucket] = _current_rate(bucket)
+        self.schedule = PollSchedule(
+            schedule if schedule is not None else ScheduleSettings(interval=interval),
+            rates=rates,
+            owns=lambda connection: self.owns(connection),
+        )
+        self._work: dict[tuple[str, str], _LaneWork] = {}
+        for poll in self.connections:
+            first: Lane | None = None
+            for system in _systems_in_order(poll.sources):
+                sources = [s for s in poll.sources if s.system == system]
+                budget = poll.budgets.get(system)
+                lane = self.schedule.add(
+                    poll.connection,
+                    system,
+                    budget=budget if budget is not None else (poll.connection, system),
+                    cost=len(sources),
+                    waits_for=first,
+                    now=clock(),
+                )
+                first = first or lane
+                self._work[lane.key] = _LaneWork(poll, sources)
+        self._next_reconcile: dict[str, float] = {}
+        self._round_left: set[tuple[str, str]] = self._round_lanes()
+        self._round_quiet = True
+        self._round_polls = 0
+        self._wakeup = asyncio.Event()
 
     async def run(self, *, once: bool = False) -> list[PollResult]:
-        """Poll every interval until cancelled; with ``once``, one cycle and its results."""
-        while True:
-            results = await self.cycle()
-            if once:
-                return results
-            await asyncio.sleep(self.interval)
+        """Poll until cancelled; with ``once``, every lane once and their results."""
+        waiting = {lane.key for lane in self.schedule.lanes if self.owns(lane.connection)}
+        results: dict[tuple[str, str], list[PollResult]] = {}
+        tasks: dict[asyncio.Task[list[PollResult]], Lane] = {}
+        if self.webhooks is not None:
+            self.webhooks.listeners.append(self._webhook_came)
+        try:
+            while not (once and not waiting):
+                for task in [t for t in tasks if t.done()]:
+                    done = tasks.pop(task)
+                    results[done.key] = task.result()  # a permanent error stops the loop here
+                    if once:
+                        waiting.discard(done.key)
+                        done.due = float("inf")
+                if not once:
+                    self._follow_signals()
+                now = self._clock()
+                while (lane := self.schedule.next_start(now)) is not None:
+                    self.schedule.start(lane, now)
+                    tasks[asyncio.create_task(self._poll_lane(lane))] = lane
+                wait = self.schedule.wait(self._clock())
+                timeout = LOOK_AGAIN_SECONDS if wait is None else min(wait, LOOK_AGAIN_SECONDS)
+                if timeout > 0 and not any(t.done() for t in tasks):
+                    await self._sleep(timeout)
+                self._wakeup.clear()
+        finally:
+            if self.webhooks is not None:
+                with contextlib.suppress(ValueError):
+                    self.webhooks.listeners.remove(self._webhook_came)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        order = {key: i for i, key in enumerate(self._work)}
+        return [r for key in sorted(results, key=order.__getitem__) for r in results[key]]
 
-    async def cycle(self) -> list[PollResult]:
-        """One pass over every connection's sources (and, when due, the deletion watch)."""
-        reconcile = self.reconcile_interval is not None and time.monotonic() >= self._next_reconcile
-        quiet = True
-        everything: list[PollResult] = []
-        for connection in self.connections:
-            if self.owns is not None and not self.owns(connection.connection):
-                continue
-            results = await self._poll_sources(connection)
-            everything.extend(results)
-            if self.runtime is not None:
-                self.runtime.record_polls(connection.connection, results, at_ms=self.clock_ms())
-            quiet = quiet and len(results) == len(connection.sources)
-            quiet = quiet and all(r.published == 0 for r in results)
-            if reconcile and connection.deletions is not None:
-                try:
-                    deleted = await connection.deletions.check(
-                        self.sink, now_ticks=time.time_ns() // 100
-                    )
-                    quiet = quiet and deleted == 0
-                except (TransientApiError, PublishError) as exc:
-                    log.warning(
-                        "%s: looking for deleted records failed: %s", connection.connection, exc
-                    )
-                    quiet = False
-                    reconcile = False
-        if reconcile and self.reconcile_interval is not None:
-            self._next_reconcile = time.monotonic() + self.reconcile_interval
-        if self.runtime is not None:
-            self.runtime.record_cycle(quiet=quiet)
-        return everything
+    async def _sleep(self, seconds: float) -> None:
+        """Until ``seconds`` passed or something woke the loop (a poll ended, a webhook).
 
-    async def _poll_sources(self, connection: ConnectionPoll) -> list[PollResult]:
+        Not `asyncio.wait_for`: before Python 3.12 it may swallow a cancellation that
+        arrives as the event is set, and the loop would never stop."""
+        waiter = asyncio.ensure_future(self._wakeup.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=seconds)
+        finally:
+            waiter.cancel()
+
+    def _webhook_came(self, connection: str) -> None:
+        self.schedule.wake(connection)
+        self._wakeup.set()
+
+    def _follow_signals(self) -> None:
+        """Chargebee lanes whose webhooks are healthy become safety nets (and back); a
+        round no longer waits for lanes that became safety nets or moved away."""
+        if self.webhooks is not None:
+            for lane in self.schedule.lanes:
+                healthy = self.webhooks.healthy(lane.connection)
+                if lane.system == "chargebee" and lane.safety_net != healthy:
+                    self.schedule.set_safety_net(lane, healthy)
+                    self._record_lane(lane)
+        self._settle_round()
+
+    def _record_lane(self, lane: Lane) -> None:
+        if self.runtime is not None and self.owns(lane.connection):
+            self.runtime.record_schedule(
+                lane.connection,
+                lane.system,
+                LaneStatus(
+                    cycle_seconds=lane.cycle,
+                    target_seconds=self.schedule.period(lane),
+                    mode=self.schedule.mode(lane),
+                ),
+            )
+
+    async def _poll_lane(self, lane: Lane) -> list[PollResult]:
+        try:
+            return await self._poll_sources(lane)
+        finally:
+            self._wakeup.set()
+
+    async def _poll_sources(self, lane: Lane) -> list[PollResult]:
+        work = self._work[lane.key]
+        connection = lane.connection
         results: list[PollResult] = []
-        for source in connection.sources:
+        listings = 0.0
+        failed = False
+        for source in work.sources:
             try:
-                results.append(
-                    await poll_once(
-                        source, connection=connection.connection, store=self.store, sink=self.sink
-                    )
+                result = await poll_once(
+                    source, connection=connection, store=self.store, sink=self.sink
                 )
             except (TransientApiError, PublishError) as exc:
                 log.warning(
-                    "%s %s %s: poll failed, retrying next cycle: %s",
-                    connection.connection,
+                    "%s %s %s: poll failed, retrying at its next poll: %s",
+                    connection,
                     source.system,
                     source.entity,
                     exc,
                 )
+                listings += 1
+                failed = True
+                continue
+            results.append(result)
+            listings += max(result.pages, 1)
+        deleted = 0
+        extra = 0.0
+        deletions = work.poll.deletions
+        if (
+            deletions is not None
+            and lane.system == "poweroffice"
+            and self._reconcile_due(connection)
+        ):
+            extra = float(len(deletions.resources))
+            try:
+                deleted = await deletions.check(self.sink, now_ticks=time.time_ns() // 100)
+                assert self.reconcile_interval is not None
+                self._next_reconcile[connection] = self._clock() + self.reconcile_interval
+            except (TransientApiError, PublishError) as exc:
+                log.warning("%s: looking for deleted records failed: %s", connection, exc)
+                failed = True
+        published = sum(r.published for r in results) + deleted
+        self.schedule.finish(
+            lane, self._clock(), listings=listings, extra=extra, active=published > 0
+        )
+        if self.runtime is not None and self.owns(connection):  # not if it moved meanwhile
+            self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
+        self._record_lane(lane)
+        self._round_quiet = self._round_quiet and not failed and published == 0
+        self._round_polls += 1
+        self._round_left.discard(lane.key)
+        self._settle_round()
         return results
+
+    def _reconcile_due(self, connection: str) -> bool:
+        if self.reconcile_interval is None:
+            return False
+        return self._clock() >= self._next_reconcile.get(connection, float("-inf"))
+
+    def _round_lanes(self) -> set[tuple[str, str]]:
+        """The lanes a round waits for: owned ones, a webhook's safety net aside."""
+        return {
+            lane.key
+            for lane in self.schedule.lanes
+            if self.owns(lane.connection) and not lane.safety_net
+        }
+
+    def _settle_round(self) -> None:
+        """A round ends once every lane it waits for finished a poll: the status's cycle."""
+        self._round_left &= self._round_lanes()
+        if self._round_left or (self._round_polls == 0 and self._round_lanes()):
+            return
+        if self.runtime is not None:
+            self.runtime.record_cycle(quiet=self._round_quiet)
+        self._round_left = self._round_lanes()
+        self._round_quiet = True
+        self._round_polls = 0
+
+
+def _current_rate(bucket: TokenBucket) -> Callable[[], float]:
+    """The bucket's rate, read at every scheduling decision (it may change at runtime)."""
+    return lambda: bucket.rate
+
+
+def _systems_in_order(sources: Sequence[ChangeSource]) -> list[str]:
+    """The systems of ``sources`` in the order they first appear (Chargebee first)."""
+    return list(dict.fromkeys(source.system for source in sources))
 
 
 class TrackingPublisher(ChangePublisher):
@@ -174,6 +369,8 @@ class TrackingPublisher(ChangePublisher):
         self._runtime = runtime
         self._on_published = on_published
         self._batch: Iterator[ChangeEvent] = iter(())
+        # One batch at a time: the acknowledgements are matched to the batch's events.
+        self._one_batch = asyncio.Lock()
 
     def on_acknowledged(self, partition: int, offset: int) -> None:
         # Acknowledgements arrive in the order of the batch being published.
@@ -187,8 +384,9 @@ class TrackingPublisher(ChangePublisher):
         )
 
     async def publish(self, events: Sequence[ChangeEvent]) -> None:
-        self._batch = iter(events)
-        await super().publish(events)
+        async with self._one_batch:
+            self._batch = iter(events)
+            await super().publish(events)
         for event in events:
             self._on_published(event)
 
@@ -220,7 +418,8 @@ async def run_polling(
             sources = connection_sources(
                 poweroffice=po_client, chargebee=cb_client, page_size=page_size
             )
-            polls.append(ConnectionPoll(connection.id, sources))
+            budgets = connection_budgets(poweroffice=po_client, chargebee=cb_client)
+            polls.append(ConnectionPoll(connection.id, sources, budgets=budgets))
         publisher = ChangePublisher(settings.kafka_bootstrap_servers, settings.topics.changes)
         await publisher.start()
         stack.push_async_callback(publisher.stop)
@@ -229,5 +428,6 @@ async def run_polling(
             store=FileCursorStore(settings.cursor_dir),
             sink=publisher,
             interval=settings.poll_interval,
+            schedule=schedule_settings(settings),
         )
         return await loop.run(once=once)

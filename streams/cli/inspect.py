@@ -171,6 +171,7 @@ def format_status(status: dict[str, object]) -> str:
     for name, poll in sorted(polls.items()):
         age = (now_ms - poll["last_poll_ms"]) / 1000
         lines.append(f"last poll {name:<28} {age:6.1f} s ago, published {poll['published']}")
+    lines.extend(_schedule_lines(status.get("schedule")))
     actions = status.get("actions") or {}
     assert isinstance(actions, dict)
     lines.append(
@@ -182,6 +183,21 @@ def format_status(status: dict[str, object]) -> str:
     assert isinstance(items, list)
     lines.extend(f"  action: {item['message']}" for item in items)
     return "\n".join(lines)
+
+
+def _schedule_lines(schedule: object) -> list[str]:
+    """One line per polled system: the achieved cycle, the budget's target, the mode."""
+    if not isinstance(schedule, Mapping):
+        return []
+    lines = []
+    for system, lane in sorted(schedule.items()):
+        cycle = lane.get("cycle_seconds")
+        achieved = "-" if cycle is None else f"{cycle:.1f} s"
+        lines.append(
+            f"poll cycle {system:<27} {achieved:>8} (target {lane['target_seconds']:.1f} s, "
+            f"{lane['mode']})"
+        )
+    return lines
 
 
 def _record(side: Any) -> str:

@@ -112,6 +112,13 @@ def _bind_address(env: Mapping[str, str]) -> str:
     return value
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float, *, below: float) -> float:
+    value = _number(env, name, default, minimum=0.0)
+    if value >= below:
+        raise ConfigError(name, f"must be a fraction below {below:g}, got {env.get(name)!r}")
+    return value
+
+
 def _webhooks(env: Mapping[str, str]) -> tuple[str | None, Secret | None]:
     """LEDGERLINK_WEBHOOK_URL (optional) and LEDGERLINK_WEBHOOK_SECRET, required with it."""
     url = (env.get("LEDGERLINK_WEBHOOK_URL") or "").strip()
@@ -204,4 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sink_concurrency=_whole(env, "LEDGERLINK_SINK_CONCURRENCY", 32, minimum=1),
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
+        poll_idle_backoff=_number(env, "LEDGERLINK_POLL_IDLE_BACKOFF", 4.0, minimum=1.0),
+        poll_write_reserve=_fraction(env, "LEDGERLINK_POLL_WRITE_RESERVE", 0.1, below=0.9),
+        webhook_safety_poll=_number(env, "LEDGERLINK_WEBHOOK_SAFETY_POLL", 300.0, minimum=1.0),
     )

@@ -127,6 +127,13 @@ class Settings:
     webhook_url: str | None = None
     # What each connection's webhook Basic credentials are derived from (set with the URL).
     webhook_secret: Secret | None = None
+    # The poll schedule (docs/worker.md, "Polling schedule"): an idle connection's cadence
+    # slows to at most this many times the poll interval ...
+    poll_idle_backoff: float = 4.0
+    # ... polls leave this fraction of every request budget to the sinks' writes ...
+    poll_write_reserve: float = 0.1
+    # ... and a Chargebee site whose webhooks work is polled only every so many seconds.
+    webhook_safety_poll: float = 300.0
 
     @property
     def connection_id(self) -> str:

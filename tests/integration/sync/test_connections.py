@@ -38,6 +38,7 @@ from .conftest import (
     PO_CLIENT_BUDGET_PER_SECOND,
     PO_RATE_LIMIT_PER_SECOND,
     PO_WRITE_METHODS,
+    POLL_INTERVAL,
     REPO_ROOT,
     Harness,
     WorkerProblem,
@@ -269,6 +270,38 @@ class ConnectionsHarness(Harness):
         )
 
 
+def connections_harness(
+    companies: list[Company],
+    *,
+    kafka_bootstrap: str,
+    topic_name: str,
+    tmp_path: Path,
+    poll_interval: float = POLL_INTERVAL,
+) -> ConnectionsHarness:
+    """A harness whose worker serves ``companies`` from a connections file in
+    ``tmp_path``; the first company's PowerOffice Go URLs are the shared ones."""
+    first = companies[0]
+    connections_file = tmp_path / "connections.toml"
+    connections_file.write_text(
+        connections_toml(companies, shared_root=first.po.root_url), encoding="utf-8"
+    )
+    data_dir = tmp_path / "ledgerlink-data"
+    data_dir.mkdir()
+    return ConnectionsHarness(
+        po_store=first.po_store,
+        cb_store=first.cb_store,
+        po=first.po,
+        cb=first.cb,
+        kafka_bootstrap=kafka_bootstrap,
+        prefix=f"{topic_name}.",
+        data_dir=data_dir,
+        log_path=tmp_path / "worker.log",
+        poll_interval=poll_interval,
+        companies={company.connection: company for company in companies},
+        connections_file=connections_file,
+    )
+
+
 def seed(company: Company, ids: tuple[int, ...], *, offset: int, domain: str) -> None:
     for n, record_id in enumerate(ids):
         company.employees.append(
@@ -287,23 +320,8 @@ async def harness(
         for connection in ("acme", "fjord"):
             companies.append(await start_company(connection))
         acme, fjord = companies
-        connections_file = tmp_path / "connections.toml"
-        connections_file.write_text(
-            connections_toml(companies, shared_root=acme.po.root_url), encoding="utf-8"
-        )
-        data_dir = tmp_path / "ledgerlink-data"
-        data_dir.mkdir()
-        the_harness = ConnectionsHarness(
-            po_store=acme.po_store,
-            cb_store=acme.cb_store,
-            po=acme.po,
-            cb=acme.cb,
-            kafka_bootstrap=kafka_bootstrap,
-            prefix=f"{topic_name}.",
-            data_dir=data_dir,
-            log_path=tmp_path / "worker.log",
-            companies={company.connection: company for company in companies},
-            connections_file=connections_file,
+        the_harness = connections_harness(
+            companies, kafka_bootstrap=kafka_bootstrap, topic_name=topic_name, tmp_path=tmp_path
         )
         seed(acme, ACME_IDS, offset=0, domain="acme.no")
         seed(fjord, FJORD_IDS, offset=20, domain="fjord.no")

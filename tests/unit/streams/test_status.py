@@ -6,7 +6,7 @@ import time
 
 from connectors.polling.runner import PollResult
 from streams.cli.inspect import format_links, format_status
-from streams.runtime import Runtime
+from streams.runtime import LaneStatus, Runtime
 from streams.status import links_view, status_view
 from streams.sync.links import Link, LinkState, SideState
 from streams.sync.messages import ActionItem
@@ -130,3 +130,16 @@ def test_the_links_table_masks_emails():
     assert "k***@fjord.no" in text
     assert "kari@fjord.no" not in text
     assert "1 link(s)" in text
+
+
+def test_the_status_shows_each_systems_poll_cycle_and_prints_it():
+    runtime = idle_runtime()
+    runtime.record_schedule("c", "poweroffice", LaneStatus(11.2, 11.1, "idle"))
+    runtime.record_schedule("other", "poweroffice", LaneStatus(1.0, 1.0, "active"))
+    status = view([], runtime)
+    assert status["schedule"] == {
+        "poweroffice": {"cycle_seconds": 11.2, "target_seconds": 11.1, "mode": "idle"}
+    }
+    text = format_status(status)
+    assert "poll cycle poweroffice" in text
+    assert "11.2 s (target 11.1 s, idle)" in text

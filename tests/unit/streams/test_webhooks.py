@@ -12,7 +12,7 @@ from connectors.chargebee.webhooks import webhook_credentials
 from connectors.events import ChangeEvent
 from connectors.polling.publisher import PublishError
 from connectors.secrets import Secret
-from streams.webhooks import WebhookReceiver, endpoint_url
+from streams.webhooks import WebhookHealth, WebhookReceiver, endpoint_url
 
 SECRET = Secret("operator-secret")
 
@@ -154,3 +154,45 @@ async def test_registration_creates_once_then_reuses_and_refreshes_credentials(c
     password = webhook_credentials(SECRET, "acme")[1].reveal()
     assert first in caplog.text
     assert password not in caplog.text
+
+
+async def test_only_valid_deliveries_make_a_connections_webhooks_healthy_and_wake_it():
+    now = [1_000]
+    health = WebhookHealth(clock_ms=lambda: now[0], fresh_ms=60_000)
+    woken: list[str] = []
+    health.listeners.append(woken.append)
+    the = WebhookReceiver(served=["acme"], secret=SECRET, clock_ms=lambda: 42, health=health)
+    the.sink = RecordingSink()
+    assert (await the.receive("acme", None, body()))[0] == 401
+    assert not health.healthy("acme")
+    assert woken == []
+    assert (await the.receive("acme", auth("acme"), body()))[0] == 200
+    assert health.healthy("acme")
+    assert woken == ["acme"]
+    now[0] += 60_001  # no delivery for longer than fresh_ms
+    assert not health.healthy("acme")
+
+
+def test_a_registered_endpoint_is_healthy_until_its_registration_fails():
+    health = WebhookHealth(clock_ms=lambda: 0)
+    health.record_registered("acme")
+    assert health.healthy("acme")
+    assert not health.healthy("other")
+    health.record_failed("acme")
+    assert not health.healthy("acme")
+
+
+async def test_registered_endpoints_are_reported_healthy():
+    from streams.webhooks import register_endpoints
+
+    fake = FakeEndpoints()
+    health = WebhookHealth(clock_ms=lambda: 0)
+    await register_endpoints(
+        lambda _connection: fake,  # type: ignore[arg-type,return-value]
+        ["acme"],
+        base_url="https://h.example.no",
+        secret=SECRET,
+        health=health,
+    )
+    assert health.healthy("acme")
+    assert not health.healthy("other")

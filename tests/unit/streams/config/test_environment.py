@@ -87,6 +87,11 @@ def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
         ("LEDGERLINK_CONNECTION_ID", "a b"),
         ("LEDGERLINK_PARTITIONS", "0"),
         ("LEDGERLINK_PARTITIONS", "many"),
+        ("LEDGERLINK_POLL_IDLE_BACKOFF", "0.5"),
+        ("LEDGERLINK_POLL_WRITE_RESERVE", "0.9"),
+        ("LEDGERLINK_POLL_WRITE_RESERVE", "-0.1"),
+        ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "0"),
+        ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "hourly"),
         ("LEDGERLINK_SINK_CONCURRENCY", "0"),
         ("LEDGERLINK_SINK_CONCURRENCY", "2.5"),
         ("LEDGERLINK_SINK_CONCURRENCY", "many"),
@@ -144,3 +149,24 @@ def test_a_webhook_url_must_be_http_and_is_kept_without_trailing_slash():
     assert settings.webhook_secret is not None
     assert settings.webhook_secret.reveal() == "s3"
     assert "s3" not in repr(settings)
+
+
+def test_the_poll_schedule_has_defaults_and_variables():
+    defaults = load_settings({})
+    assert (
+        defaults.poll_idle_backoff,
+        defaults.poll_write_reserve,
+        defaults.webhook_safety_poll,
+    ) == (4.0, 0.1, 300.0)
+    told = load_settings(
+        {
+            "LEDGERLINK_POLL_IDLE_BACKOFF": "1",
+            "LEDGERLINK_POLL_WRITE_RESERVE": "0.25",
+            "LEDGERLINK_WEBHOOK_SAFETY_POLL": "600",
+        }
+    )
+    assert (told.poll_idle_backoff, told.poll_write_reserve, told.webhook_safety_poll) == (
+        1.0,
+        0.25,
+        600.0,
+    )
