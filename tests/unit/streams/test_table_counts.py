@@ -1,0 +1,88 @@
+"""The worker's tallies follow the app's rebalances and fall back to a scan meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from streams.sync.links import Link, LinkState, LinkTable, SideState
+from streams.sync.messages import ActionItem
+from streams.sync.reports import ReportBook
+from streams.table_counts import TableTallies
+
+
+def link(rid: int, state: LinkState, connection: str = "c") -> Link:
+    return Link(
+        connection=connection,
+        flow="employee",
+        state=state,
+        left=SideState("poweroffice", "Employee", str(rid)),
+    )
+
+
+class FakeSignal:
+    def __init__(self) -> None:
+        self.receivers: list[Callable[..., Any]] = []
+
+    def connect(self, fun: Callable[..., Any]) -> None:
+        self.receivers.append(fun)
+
+    async def send(self, *args: Any) -> None:
+        for fun in self.receivers:
+            await fun(self, *args)
+
+
+class FakeApp:
+    def __init__(self) -> None:
+        self.on_partitions_revoked = FakeSignal()
+        self.on_partitions_assigned = FakeSignal()
+        self.on_rebalance_complete = FakeSignal()
+
+
+@pytest.mark.asyncio
+async def test_counts_are_rebuilt_when_recovery_completes_and_distrusted_during_a_rebalance():
+    links_table: dict[str, Any] = {}
+    tallies = TableTallies(links_table, {})
+    app = FakeApp()
+    tallies.follow(app)  # type: ignore[arg-type]
+    LinkTable(links_table).put(link(1, LinkState.LINKED))  # recovered before we counted
+    assert not tallies.link_tally.valid
+    await app.on_rebalance_complete.send()
+    assert tallies.links_of("c") == {("flow", "employee", "linked"): 1}
+
+    await app.on_partitions_revoked.send(set())
+    LinkTable(links_table).put(link(2, LinkState.CREATING))  # recovery, behind our back
+    assert not tallies.link_tally.valid
+    assert tallies.creating() is None
+    # meanwhile the counts come from a scan of the table, so they are still right
+    assert tallies.links_of("c")[("flow", "employee", "pending")] == 1
+    await app.on_rebalance_complete.send()
+    assert tallies.link_tally.valid
+    assert tallies.creating() == 1
+
+
+def test_writes_through_the_tallies_keep_the_counts_of_each_connection():
+    tallies = TableTallies({}, {})
+    tallies.rebuild()
+    table = LinkTable(tallies.links)
+    table.put(link(1, LinkState.CREATING, "acme"))
+    table.put(link(1, LinkState.LINKED, "acme"))
+    table.put(link(1, LinkState.DEAD_LETTER, "fjord"))
+    assert tallies.links_of("acme") == {("flow", "employee", "linked"): 1}
+    assert tallies.links_of("fjord") == {("flow", "employee", "dead_letter"): 1}
+    assert tallies.creating() == 0
+
+
+def test_open_action_items_are_read_by_their_ids():
+    tallies = TableTallies({}, {})
+    tallies.rebuild()
+    book = ReportBook(tallies.reports)
+    book.put_action(ActionItem("c", "a", "create_business_entity", "create 'A'", "company", "k"))
+    book.put_action(
+        ActionItem("c", "b", "create_business_entity", "create 'B'", "company", "k", resolved=True)
+    )
+    reports = tallies.reports_of("c")
+    assert [item.message for item in tallies.open_actions("c", reports)] == ["create 'A'"]
+    assert tallies.open_actions("other", tallies.reports_of("other")) == []
