@@ -496,19 +496,32 @@ def change_events(connection: str, count: int) -> list[tuple[bytes, bytes]]:
     return out
 
 
-async def produce(bootstrap: str, topic: str, messages: Sequence[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks="all")
+async def produce(
+    bootstrap: str,
+    topic: str,
+    messages: Iterable[tuple[bytes, bytes]],
+    *,
+    acks: int | str = "all",
+    batch_size: int = 5000,
+) -> int:
+    """Send ``messages`` (key, value) to partition 0 of ``topic``, ``batch_size`` in flight."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, acks=acks
+    )
     await producer.start()
+    sent = 0
     try:
         batch = []
         for key, value in messages:
             batch.append(await producer.send(topic, key=key, value=value, partition=0))
-            if len(batch) >= 5000:
+            sent += 1
+            if len(batch) >= batch_size:
                 await asyncio.gather(*batch)
                 batch = []
         await asyncio.gather(*batch)
     finally:
         await producer.stop()
+    return sent
 
 
 async def throughput_of(
@@ -625,30 +638,13 @@ async def fill_changelog(bootstrap: str, topic: str, entries: Iterable[tuple[str
         )
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=512 * 1024, acks=1
+    return await produce(
+        bootstrap,
+        topic,
+        ((json.dumps(key).encode(), json.dumps(value).encode()) for key, value in entries),
+        acks=1,
+        batch_size=20000,
     )
-    await producer.start()
-    written = 0
-    try:
-        batch = []
-        for key, value in entries:
-            batch.append(
-                await producer.send(
-                    topic,
-                    key=json.dumps(key).encode(),
-                    value=json.dumps(value).encode(),
-                    partition=0,
-                )
-            )
-            written += 1
-            if len(batch) >= 20000:
-                await asyncio.gather(*batch)
-                batch = []
-        await asyncio.gather(*batch)
-    finally:
-        await producer.stop()
-    return written
 
 
 def lookup_time(data_dir: Path, connection: str, count: int, samples: int = 2000) -> str:

@@ -1,12 +1,13 @@
 """The worker's live counts of its link and report tables, kept in step with Faust.
 
 `TableTallies` owns the two `Tally`s of `streams.sync.counts` and the `CountedMapping`s
-through which the agents write the tables, and follows the app's rebalances: the
-counts stop being trusted when partitions are revoked or assigned (recovery then writes
-into the stores behind our back) and are rebuilt from the tables once recovery has
-completed (`on_rebalance_complete`, sent after the changelogs were applied). Readers ask
-for one connection's counts; while the tallies are not valid they get counts made from
-a scan of the table, as `/ledgerlink/status` always did.
+through which the agents write the tables, and follows the app's rebalances: the counts
+stop being trusted when partitions are revoked or assigned (recovery then writes into
+the stores behind our back) and are rebuilt from the tables — once, O(entries) — by the
+first read after the rebalance is over (`app.rebalancing` is false again only once the
+recovery of that rebalance's generation has completed; a recovery overtaken by a newer
+rebalance leaves it set). A read while the app is rebalancing gets counts made from a
+scan of the table, as `/ledgerlink/status` always did.
 """
 
 from __future__ import annotations
@@ -43,19 +44,17 @@ class TableTallies:
         #: Write the tables through these, so every write adjusts the counts.
         self.links: MutableMapping[str, Any] = CountedMapping(links, self.link_tally)
         self.reports: MutableMapping[str, Any] = CountedMapping(reports, self.report_tally)
+        self._app: faust.App | None = None
 
     def follow(self, app: faust.App) -> None:
-        """Invalidate on every rebalance and rebuild when its recovery has completed."""
+        """Invalidate on every rebalance; rebuild on the first read after it."""
+        self._app = app
 
         async def invalidate(*_: Any, **__: Any) -> None:
             self.invalidate()
 
-        async def rebuild(*_: Any, **__: Any) -> None:
-            self.rebuild()
-
         app.on_partitions_revoked.connect(invalidate)
         app.on_partitions_assigned.connect(invalidate)
-        app.on_rebalance_complete.connect(rebuild)
 
     def invalidate(self) -> None:
         self.link_tally.invalidate()
@@ -68,13 +67,21 @@ class TableTallies:
         self.report_tally.rebuild(self._reports_table.items())
         log.info("counted the link and report tables in %.2f s", time.monotonic() - started)
 
+    def _settled(self) -> bool:
+        """True when the tallies can be trusted, rebuilding them first if they may be."""
+        valid = self.link_tally.valid and self.report_tally.valid
+        if not valid and not (self._app is not None and self._app.rebalancing):
+            self.rebuild()
+            valid = True
+        return valid
+
     def links_of(self, connection: str) -> Mapping[Bucket, int]:
-        if self.link_tally.valid:
+        if self._settled():
             return self.link_tally.of(connection)
         return count_entries(link_buckets, self._links_table.items()).of(connection)
 
     def reports_of(self, connection: str) -> Mapping[Bucket, int]:
-        if self.report_tally.valid:
+        if self._settled():
             return self.report_tally.of(connection)
         return count_entries(report_buckets, self._reports_table.items()).of(connection)
 
@@ -91,4 +98,4 @@ class TableTallies:
     def creating(self) -> int | None:
         """Links being created, over every connection this worker holds; None while the
         counts are not valid."""
-        return self.link_tally.total(("creating",)) if self.link_tally.valid else None
+        return self.link_tally.total(("creating",)) if self._settled() else None
