@@ -25,9 +25,11 @@ def status_view(
     runtime: Runtime,
     broker: Mapping[str, Any] | None = None,
     parked: int = 0,
+    recovering: bool = False,
 ) -> dict[str, Any]:
     """``links`` and ``reports``: the connection's counts (`streams.sync.counts`, by
-    `link_buckets` and `report_buckets`); ``open_actions``: its open action items.
+    `link_buckets` and `report_buckets`); ``open_actions``: its open action items;
+    ``recovering``: a rebalance is under way and those counts may be out of date.
     ``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this worker
     sees can be called converged."""
     flows: dict[str, dict[str, int]] = {name: dict.fromkeys(LINK_GROUPS, 0) for name in flow_names}
@@ -40,6 +42,7 @@ def status_view(
     reachable = broker is None or bool(broker.get("reachable"))
     converged = (
         reachable
+        and not recovering
         and runtime.idle_cycles >= 1
         and runtime.caught_up()
         and creating == 0
@@ -48,6 +51,7 @@ def status_view(
     return {
         "connection": connection,
         "converged": converged,
+        "recovering": recovering,
         "broker": dict(broker) if broker is not None else {"reachable": True},
         "flows": flows,
         "polls": {

@@ -6,8 +6,12 @@ stop being trusted when partitions are revoked or assigned (recovery then writes
 the stores behind our back) and are rebuilt from the tables — once, O(entries) — by the
 first read after the rebalance is over (`app.rebalancing` is false again only once the
 recovery of that rebalance's generation has completed; a recovery overtaken by a newer
-rebalance leaves it set). A read while the app is rebalancing gets counts made from a
-scan of the table, as `/ledgerlink/status` always did.
+rebalance leaves it set).
+
+While a rebalance is under way, reads get the counts as they were before it and
+`settled()` is false (the status then says `recovering` and never `converged`). They do
+not scan the table instead: a scan of a million links blocks the event loop for seconds,
+and repeated while recovery runs it starves the recovery itself.
 """
 
 from __future__ import annotations
@@ -19,14 +23,7 @@ from typing import Any
 
 import faust
 
-from streams.sync.counts import (
-    Bucket,
-    CountedMapping,
-    Tally,
-    count_entries,
-    link_buckets,
-    report_buckets,
-)
+from streams.sync.counts import Bucket, CountedMapping, Tally, link_buckets, report_buckets
 from streams.sync.messages import ActionItem
 
 __all__ = ["TableTallies"]
@@ -67,8 +64,8 @@ class TableTallies:
         self.report_tally.rebuild(self._reports_table.items())
         log.info("counted the link and report tables in %.2f s", time.monotonic() - started)
 
-    def _settled(self) -> bool:
-        """True when the tallies can be trusted, rebuilding them first if they may be."""
+    def settled(self) -> bool:
+        """True when the counts can be trusted, rebuilding them first if they can be now."""
         valid = self.link_tally.valid and self.report_tally.valid
         if not valid and not (self._app is not None and self._app.rebalancing):
             self.rebuild()
@@ -76,14 +73,12 @@ class TableTallies:
         return valid
 
     def links_of(self, connection: str) -> Mapping[Bucket, int]:
-        if self._settled():
-            return self.link_tally.of(connection)
-        return count_entries(link_buckets, self._links_table.items()).of(connection)
+        self.settled()
+        return self.link_tally.of(connection)
 
     def reports_of(self, connection: str) -> Mapping[Bucket, int]:
-        if self._settled():
-            return self.report_tally.of(connection)
-        return count_entries(report_buckets, self._reports_table.items()).of(connection)
+        self.settled()
+        return self.report_tally.of(connection)
 
     def open_actions(self, connection: str, reports: Mapping[Bucket, int]) -> list[ActionItem]:
         """The open action items ``reports`` (from `reports_of`) names, read one by one."""
@@ -98,4 +93,4 @@ class TableTallies:
     def creating(self) -> int | None:
         """Links being created, over every connection this worker holds; None while the
         counts are not valid."""
-        return self.link_tally.total(("creating",)) if self._settled() else None
+        return self.link_tally.total(("creating",)) if self.settled() else None

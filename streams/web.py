@@ -54,6 +54,7 @@ def add_pages(
         conn, refused = connection_of(web, request)
         if conn is None:
             return refused
+        settled = counts.settled()
         report_counts = counts.reports_of(conn)
         return web.json(
             status_view(
@@ -64,6 +65,7 @@ def add_pages(
                 open_actions=counts.open_actions(conn, report_counts),
                 runtime=runtime,
                 parked=parking.count(conn),
+                recovering=not settled,
                 broker=broker.snapshot() if broker is not None else None,
             )
         )

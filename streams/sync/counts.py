@@ -11,13 +11,12 @@ those counts instead, so a status answer costs O(connections):
   old value and applies the difference between what the old and the new value count for.
 
 Until the first rebuild (and again from a rebalance until its recovery completed) the
-tally is not `valid`: callers then count from the table itself, as before. Counting by
+tally is not `valid` and ignores writes: the next rebuild counts them. Counting by
 (old, new) pairs rather than by increments makes a replayed write a no-op: rewriting an
 entry with the value it has changes nothing.
 
 What an entry counts for is a pure function of its key and value (`link_buckets`,
-`report_buckets`), so the same function serves the rebuild, the adjustments and the
-fallback scan.
+`report_buckets`), so the same function serves the rebuild and the adjustments.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ __all__ = [
     "Bucket",
     "CountedMapping",
     "Tally",
-    "count_entries",
     "link_buckets",
     "link_group",
     "report_buckets",
@@ -138,14 +136,6 @@ class Tally:
     def total(self, bucket: Bucket) -> int:
         """The count of ``bucket`` over every connection."""
         return sum(counter.get(bucket, 0) for counter in self._counts.values())
-
-
-def count_entries(classify: Classify, items: Iterable[tuple[Any, Any]]) -> Tally:
-    """A tally of ``items`` counted from scratch (the fallback while a live one is not
-    valid, and the reference the live one must agree with)."""
-    tally = Tally(classify, kinds=())
-    tally.rebuild(items)
-    return tally
 
 
 class CountedMapping(MutableMapping[str, Any]):

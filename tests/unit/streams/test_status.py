@@ -102,6 +102,21 @@ def test_a_business_entity_waiting_for_a_person_does_not_block_convergence():
     assert view([link("company", LinkState.AWAITING_ENTITY, 3)], idle_runtime())["converged"]
 
 
+def test_nothing_is_converged_while_the_counts_are_recovering():
+    settled = view([link("employee", LinkState.LINKED, 1)], idle_runtime())
+    assert (settled["converged"], settled["recovering"]) == (True, False)
+    recovering = status_view(
+        connection="c",
+        flow_names=["employee"],
+        links={},
+        reports={},
+        open_actions=[],
+        runtime=idle_runtime(),
+        recovering=True,
+    )
+    assert (recovering["converged"], recovering["recovering"]) == (False, True)
+
+
 def test_only_open_action_items_are_listed():
     items = [
         ActionItem("c", "a", "create_business_entity", "create 'A'", "company", "k1"),

@@ -9,7 +9,6 @@ from typing import Any
 from streams.sync.counts import (
     CountedMapping,
     Tally,
-    count_entries,
     link_buckets,
     link_group,
     report_buckets,
@@ -118,7 +117,8 @@ def test_after_any_writes_the_counts_equal_a_count_from_scratch():
                 del table[key]
         else:
             table[key] = link_value(rng.choice(("employee", "company")), rng.choice(states))
-    fresh = count_entries(link_buckets, base.items())
+    fresh = Tally(link_buckets, kinds=("link",))
+    fresh.rebuild(base.items())
     assert tally.of("a") == fresh.of("a")
     assert tally.of("b") == fresh.of("b")
     assert sum(tally.of("a").values()) > 0
