@@ -2,7 +2,8 @@
 
     join   the join agent alone: a Faust app with the worker's topics and tables
            (`streams.app.build_app`) and only `JoinAgent` on `changes` — no pollers, no
-           sinks — writing its tables through the status tallies, as the worker does.
+           sinks — writing its tables through the status tallies, as the worker does
+           (``--untallied``: straight into the tables, to see what the counting costs).
     raw    the floor: a plain aiokafka loop that consumes the same `changes` topic and
            produces one message per event (``--ack-each``: waiting for each one's ack, as
            the join agent does before committing its table writes).
@@ -35,16 +36,19 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def run_join() -> None:
+def run_join(*, tallied: bool) -> None:
     settings = load_settings()
     topology = build_app(settings)
     app, names = topology.app, topology.names
-    tallies = TableTallies(topology.links, topology.reports)
-    tallies.follow(app)
+    links, reports = topology.links, topology.reports
+    if tallied:
+        tallies = TableTallies(topology.links, topology.reports)
+        tallies.follow(app)
+        links, reports = tallies.links, tallies.reports
     join = JoinAgent(
         flows=load_flows(),
-        links=tallies.links,
-        reports=tallies.reports,
+        links=links,
+        reports=reports,
         outbox=FaustOutbox(topology.topics),
         topics=names,
         locks=ConnectionLocks(),
@@ -85,11 +89,14 @@ async def run_raw(ack_each: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mode", choices=("join", "raw"))
-    parser.add_argument("--ack-each", action="store_true")
+    parser.add_argument("--ack-each", action="store_true", help="raw: wait for each ack")
+    parser.add_argument(
+        "--untallied", action="store_true", help="join: write the tables without the tallies"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.mode == "join":
-        run_join()
+        run_join(tallied=not args.untallied)
     else:
         asyncio.run(run_raw(args.ack_each))
 

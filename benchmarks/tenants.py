@@ -560,37 +560,52 @@ async def throughput_of(
         await process.wait()
 
 
-async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str, str]:
-    await asyncio.to_thread(work.mkdir, exist_ok=True)
-    prefix = f"bench-join-{uuid.uuid4().hex[:8]}."
+async def preloaded_changes(
+    bootstrap: str, events: Sequence[tuple[bytes, bytes]]
+) -> dict[str, str]:
+    """The environment of a fresh set of topics whose `changes` holds ``events``."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "LEDGERLINK_TOPIC_PREFIX": prefix,
+        "LEDGERLINK_TOPIC_PREFIX": f"bench-join-{uuid.uuid4().hex[:8]}.",
         "LEDGERLINK_CONNECTION_ID": "bench",
         "LEDGERLINK_PARTITIONS": "1",
     }
-    settings = load_settings(env)
-    names = settings.topics
+    names = load_settings(env).topics
     await ensure_topics(
         bootstrap,
         [*names.all, names.changes + ".raw-out", names.changes + ".raw-ack-out"],
         partitions=1,
         replication_factor=1,
     )
+    await produce(bootstrap, names.changes, events)
+    return env
+
+
+async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str, str]:
+    await asyncio.to_thread(work.mkdir, exist_ok=True)
     events = change_events("bench", args.events)
     started = time.monotonic()
-    await produce(bootstrap, names.changes, events)
+    shared = await preloaded_changes(bootstrap, events)
     produced = time.monotonic() - started
     out = {"change events preloaded": f"{args.events} ({args.events / produced:.0f}/s produced)"}
+    # Each join run needs its own topics (its consumer group and tables are the app's);
+    # the raw loops read the first set under groups of their own.
     runs = [
-        ("join agent (Faust)", ["join"], names.upserts_chargebee),
-        ("raw aiokafka loop", ["raw"], names.changes + ".raw-out"),
-        ("raw loop, ack per event", ["raw", "--ack-each"], names.changes + ".raw-ack-out"),
+        ("join agent (Faust)", ["join"], shared),
+        ("join agent, tables untallied", ["join", "--untallied"], None),
+        ("raw aiokafka loop", ["raw"], shared),
+        ("raw loop, ack per event", ["raw", "--ack-each"], shared),
     ]
     rates: dict[str, float | None] = {}
-    for label, mode, topic in runs:
-        run_dir = work / "-".join(mode).strip("-")
+    for label, mode, given in runs:
+        env = given if given is not None else await preloaded_changes(bootstrap, events)
+        names = load_settings(env).topics
+        topic = {
+            "join": names.upserts_chargebee,
+            "raw": names.changes + (".raw-ack-out" if "--ack-each" in mode else ".raw-out"),
+        }[mode[0]]
+        run_dir = work / "-".join(mode).replace("--", "")
         await asyncio.to_thread(run_dir.mkdir, exist_ok=True)
         rates[label] = await throughput_of(args, env, run_dir, mode, topic, args.events)
         out[label] = "timed out" if rates[label] is None else f"{rates[label]:.0f} events/s"
