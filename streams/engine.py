@@ -44,6 +44,7 @@ from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
 from streams.sync.reports import ReportBook
 from streams.sync.stuck import creates_to_redrive
+from streams.table_counts import TableTallies
 from streams.web import add_pages
 from streams.webhooks import WebhookHealth, WebhookReceiver, add_webhook_page, register_endpoints
 
@@ -84,8 +85,11 @@ def build_engine(
     clients = ServedClients(settings.connections)
     locks = ConnectionLocks()
     outbox = FaustOutbox(topology.topics)
-    links = LinkTable(topology.links)
-    reports = ReportBook(topology.reports)
+    # Links and reports are written through `tallies`, which keeps the status counts.
+    tallies = TableTallies(topology.links, topology.reports)
+    tallies.follow(app)
+    links = LinkTable(tallies.links)
+    reports = ReportBook(tallies.reports)
     parking = ParkingLot(topology.parked)
     metrics = Metrics(
         runtime=runtime,
@@ -93,9 +97,9 @@ def build_engine(
         clock_ms=now_ms,
         tables=TableCounts(
             parked=parking.entries,
-            dead_letters=lambda c: len(reports.entries(c, "dead-letter")),
-            conflicts=lambda c: len(reports.entries(c, "conflict")),
-            open_actions=lambda c: sum(not a.resolved for a in reports.actions(c)),
+            dead_letters=lambda c: tallies.reports_of(c).get(("dead-letter",), 0),
+            conflicts=lambda c: tallies.reports_of(c).get(("conflict",), 0),
+            open_actions=lambda c: tallies.reports_of(c).get(("action", "open"), 0),
         ),
     )
     engine.metrics = metrics
@@ -105,8 +109,8 @@ def build_engine(
 
     join = JoinAgent(
         flows=flows,
-        links=topology.links,
-        reports=topology.reports,
+        links=tallies.links,
+        reports=tallies.reports,
         outbox=outbox,
         topics=names,
         locks=locks,
@@ -274,6 +278,8 @@ def build_engine(
     backlog = CommandBacklog(app=app, runtime=runtime, probe=probe, topic=names.upserts_chargebee)
 
     async def redrive_stuck_creates() -> None:
+        if tallies.creating() == 0:
+            return  # nothing is being created: no need to read every link
         if await backlog.waiting() != 0:
             return  # a link still `creating` may be queued behind those commands
         commands = creates_to_redrive(
@@ -333,7 +339,7 @@ def build_engine(
         served=served,
         flow_names=flow_map,
         links=links,
-        reports=reports,
+        counts=tallies,
         parking=parking,
         runtime=runtime,
         metrics=metrics,

@@ -1,5 +1,6 @@
-"""The worker's status and links views (docs/worker.md), composed from the tables and the
-process's runtime. Pure functions of their inputs, so they are tested without a broker."""
+"""The worker's status and links views (docs/worker.md), composed from the tables' counts
+(`streams.sync.counts`), the links and the process's runtime. Pure functions of their
+inputs, so they are tested without a broker."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streams.runtime import Runtime
-from streams.sync.links import Link, LinkState
+from streams.sync.counts import LINK_GROUPS, Bucket
+from streams.sync.links import Link
 from streams.sync.messages import ActionItem
 
 __all__ = ["links_view", "status_view"]
@@ -17,38 +19,30 @@ def status_view(
     *,
     connection: str,
     flow_names: Iterable[str],
-    links: Iterable[Link],
-    actions: Iterable[ActionItem],
-    dead_letters: int,
-    conflicts: int,
+    links: Mapping[Bucket, int],
+    reports: Mapping[Bucket, int],
+    open_actions: Iterable[ActionItem],
     runtime: Runtime,
     broker: Mapping[str, Any] | None = None,
     parked: int = 0,
+    recovering: bool = False,
 ) -> dict[str, Any]:
-    """``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this
-    worker sees can be called converged."""
-    flows: dict[str, dict[str, int]] = {
-        name: {"linked": 0, "pending": 0, "dead_letter": 0, "unlinked": 0} for name in flow_names
-    }
-    creating = 0
-    for link in links:
-        counts = flows.setdefault(
-            link.flow, {"linked": 0, "pending": 0, "dead_letter": 0, "unlinked": 0}
-        )
-        if link.state is LinkState.LINKED:
-            counts["linked"] += 1
-        elif link.state is LinkState.DEAD_LETTER:
-            counts["dead_letter"] += 1
-        elif link.state is LinkState.UNLINKED:
-            counts["unlinked"] += 1
-        else:
-            counts["pending"] += 1
-            creating += link.state is LinkState.CREATING
-    items = list(actions)
-    open_items = [a for a in items if not a.resolved]
+    """``links`` and ``reports``: the connection's counts (`streams.sync.counts`, by
+    `link_buckets` and `report_buckets`); ``open_actions``: its open action items;
+    ``recovering``: a rebalance is under way and those counts may be out of date.
+    ``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this worker
+    sees can be called converged."""
+    flows: dict[str, dict[str, int]] = {name: dict.fromkeys(LINK_GROUPS, 0) for name in flow_names}
+    for bucket, count in links.items():
+        if bucket[0] == "flow":
+            _, flow, group = bucket
+            flows.setdefault(flow, dict.fromkeys(LINK_GROUPS, 0))[group] += count
+    creating = links.get(("creating",), 0)
+    open_items = list(open_actions)
     reachable = broker is None or bool(broker.get("reachable"))
     converged = (
         reachable
+        and not recovering
         and runtime.idle_cycles >= 1
         and runtime.caught_up()
         and creating == 0
@@ -57,6 +51,7 @@ def status_view(
     return {
         "connection": connection,
         "converged": converged,
+        "recovering": recovering,
         "broker": dict(broker) if broker is not None else {"reachable": True},
         "flows": flows,
         "polls": {
@@ -74,10 +69,13 @@ def status_view(
             }
             for system, lane in sorted(runtime.schedule.get(connection, {}).items())
         },
-        "dead_letters": dead_letters,
+        "dead_letters": reports.get(("dead-letter",), 0),
         "parked": parked,
-        "conflicts": conflicts,
-        "actions": {"open": len(open_items), "resolved": len(items) - len(open_items)},
+        "conflicts": reports.get(("conflict",), 0),
+        "actions": {
+            "open": reports.get(("action", "open"), 0),
+            "resolved": reports.get(("action", "resolved"), 0),
+        },
         "action_items": [
             {"id": a.id, "kind": a.kind, "message": a.message, "record_key": a.record_key}
             for a in sorted(open_items, key=lambda a: a.id)

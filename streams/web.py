@@ -3,7 +3,8 @@ and `/metrics` (Prometheus text).
 
 Each page answers for one connection (`?connection=`, the first served by default) and
 refuses one this worker does not serve with a 404 that lists those it does. The views
-themselves are the pure functions of `streams.status`.
+themselves are the pure functions of `streams.status`; the status counts come from the
+live tallies of `streams.table_counts` (O(connections) per call, not O(links)).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from streams.runtime import Runtime
 from streams.status import links_view, status_view
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot
-from streams.sync.reports import ReportBook
+from streams.table_counts import TableTallies
 
 __all__ = ["add_pages"]
 
@@ -32,7 +33,7 @@ def add_pages(
     served: Sequence[str],
     flow_names: Collection[str],
     links: LinkTable,
-    reports: ReportBook,
+    counts: TableTallies,
     parking: ParkingLot,
     runtime: Runtime,
     metrics: Metrics | None = None,
@@ -53,16 +54,18 @@ def add_pages(
         conn, refused = connection_of(web, request)
         if conn is None:
             return refused
+        settled = counts.settled()
+        report_counts = counts.reports_of(conn)
         return web.json(
             status_view(
                 connection=conn,
                 flow_names=flow_names,
-                links=links.links(conn),
-                actions=reports.actions(conn),
-                dead_letters=len(reports.entries(conn, "dead-letter")),
-                conflicts=len(reports.entries(conn, "conflict")),
+                links=counts.links_of(conn),
+                reports=report_counts,
+                open_actions=counts.open_actions(conn, report_counts),
                 runtime=runtime,
                 parked=parking.count(conn),
+                recovering=not settled,
                 broker=broker.snapshot() if broker is not None else None,
             )
         )

@@ -8,8 +8,10 @@ from connectors.polling.runner import PollResult
 from streams.cli.inspect import format_links, format_status
 from streams.runtime import LaneStatus, Runtime
 from streams.status import links_view, status_view
-from streams.sync.links import Link, LinkState, SideState
+from streams.sync.links import Link, LinkState, LinkTable, SideState
 from streams.sync.messages import ActionItem
+from streams.sync.reports import ReportBook
+from streams.table_counts import TableTallies
 
 
 def link(flow: str, state: LinkState, rid: int) -> Link:
@@ -30,16 +32,30 @@ def idle_runtime() -> Runtime:
     return runtime
 
 
-def view(links, runtime, actions=(), broker=None):
+def view(links, runtime, actions=(), broker=None, parked=0, flow_names=("employee", "company")):
+    """The status of connection "c" with ``links``, ``actions``, one dead letter and two
+    conflicts, counted as the worker counts them: by tallies kept as the tables are written."""
+    tallies = TableTallies({}, {})
+    tallies.rebuild()
+    table = LinkTable(tallies.links)
+    for item in links:
+        table.put(item)
+    book = ReportBook(tallies.reports)
+    book.dead_letter("c", "e1", "too long", "poweroffice:Employee:1")
+    book.conflict("c", "x1", {"field": "email"})
+    book.conflict("c", "x2", {"field": "email"})
+    for item in actions:
+        book.put_action(item)
+    reports = tallies.reports_of("c")
     return status_view(
         connection="c",
-        flow_names=["employee", "company"],
-        links=links,
-        actions=actions,
-        dead_letters=1,
-        conflicts=2,
+        flow_names=flow_names,
+        links=tallies.links_of("c"),
+        reports=reports,
+        open_actions=tallies.open_actions("c", reports),
         runtime=runtime,
         broker=broker,
+        parked=parked,
     )
 
 
@@ -86,6 +102,21 @@ def test_a_business_entity_waiting_for_a_person_does_not_block_convergence():
     assert view([link("company", LinkState.AWAITING_ENTITY, 3)], idle_runtime())["converged"]
 
 
+def test_nothing_is_converged_while_the_counts_are_recovering():
+    settled = view([link("employee", LinkState.LINKED, 1)], idle_runtime())
+    assert (settled["converged"], settled["recovering"]) == (True, False)
+    recovering = status_view(
+        connection="c",
+        flow_names=["employee"],
+        links={},
+        reports={},
+        open_actions=[],
+        runtime=idle_runtime(),
+        recovering=True,
+    )
+    assert (recovering["converged"], recovering["recovering"]) == (False, True)
+
+
 def test_only_open_action_items_are_listed():
     items = [
         ActionItem("c", "a", "create_business_entity", "create 'A'", "company", "k1"),
@@ -111,16 +142,7 @@ def test_the_text_status_names_flows_polls_and_actions():
 
 
 def test_parked_commands_show_in_the_status_and_hold_off_convergence():
-    status = status_view(
-        connection="c",
-        flow_names=["employee"],
-        links=[],
-        actions=[],
-        dead_letters=0,
-        conflicts=0,
-        runtime=idle_runtime(),
-        parked=3,
-    )
+    status = view([], idle_runtime(), parked=3, flow_names=("employee",))
     assert (status["parked"], status["converged"]) == (3, False)
     assert "parked 3" in format_status(status)
 
