@@ -329,6 +329,25 @@ class Harness:
                 counts[(row["method"], row["route"])] += int(row["count"])
         return counts
 
+    async def lag(self, max_seconds: float) -> tuple[int, str, str]:
+        """`ledgerlink lag --max-seconds N` against this worker: exit code, stdout, stderr."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "streams.cli",
+            "lag",
+            "--max-seconds",
+            f"{max_seconds:g}",
+            "--url",
+            f"http://127.0.0.1:{self.web_port}",
+            cwd=REPO_ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
     async def set_faults(self, system: str, faults: Mapping[str, Any]) -> None:
         root = self.po.root_url if system == "poweroffice" else self.cb.root_url
         async with httpx.AsyncClient(base_url=root) as admin:

@@ -197,6 +197,17 @@ def test_shortened_rule_changes_only_the_threshold_and_for():
         shortened_rule(text, "LedgerlinkWorkerDown", threshold=1, for_="1s")
 
 
+async def lag_exit(harness: Harness, code: int, *, within: float) -> tuple[int, str, str]:
+    """Runs `ledgerlink lag --max-seconds 20` until it exits with ``code``."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await harness.lag(max_seconds=20)
+        if result[0] == code:
+            return result
+        assert time.monotonic() < deadline, f"ledgerlink lag never exited {code}: {result}"
+        await asyncio.sleep(1.0)
+
+
 async def test_sync_lag_alert_fires_while_chargebee_fails_and_resolves_after(
     harness: Harness, tmp_path: Path
 ):
@@ -232,11 +243,16 @@ async def test_sync_lag_alert_fires_while_chargebee_fails_and_resolves_after(
         assert "Connection default" in alert["annotations"]["description"]
         assert float(alert["value"]) > TEST_THRESHOLD
         assert (await harness.status())["parked"] >= 1
+        # The same lag from the command line, as a cron job or probe reads it.
+        _, out, err = await lag_exit(harness, 1, within=started + 60 - time.monotonic())
+        print(f"ledgerlink lag --max-seconds 20 exited 1 {time.monotonic() - started:.1f} s in")
+        assert "default" in out, (out, err)
 
         await harness.set_faults("chargebee", {})
         recovered = time.monotonic()
         await wait_for_alert(prom, harness, firing=False, within=90)
         print(f"{ALERT} resolved {time.monotonic() - recovered:.1f} s after the faults cleared")
+        await lag_exit(harness, 0, within=30)
         status = await harness.wait_converged(within=30)
         assert status["parked"] == 0, status
         (lag,) = await prom.query('ledgerlink_sync_lag_seconds{connection="default"}')

@@ -4,13 +4,10 @@ it and exits 0 on a converged worker."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
-
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import REPO_ROOT, Harness
+from .conftest import Harness
 from .seeding import seed_world
 
 pytestmark = pytest.mark.integration
@@ -71,19 +68,6 @@ async def test_metrics_move_as_the_worker_works_and_lag_reads_them(harness: Harn
     assert harness.topic("changes") in topics
     assert sum(v for _, v in got["ledgerlink_consumer_lag_messages"]) == 0
 
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "streams.cli",
-        "lag",
-        "--max-seconds",
-        "20",
-        "--url",
-        f"http://127.0.0.1:{harness.web_port}",
-        cwd=REPO_ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 0, (out.decode(), err.decode())
-    assert "default" in out.decode()
+    code, out, err = await harness.lag(max_seconds=20)
+    assert code == 0, (out, err)
+    assert "default" in out
