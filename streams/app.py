@@ -18,6 +18,7 @@ import faust
 
 from streams.agents.plumbing import Delivery
 from streams.config import Settings, TopicNames
+from streams.config.topics import TABLES
 
 __all__ = ["FaustOutbox", "Topology", "build_app"]
 
@@ -78,12 +79,9 @@ def build_app(settings: Settings) -> Topology:
     # Keys are text and values JSON objects (the app's default JSON serializer); RocksDB
     # through rocksdict, named so that an installed python-rocksdb is never picked instead.
     # (Faust pops the driver out of the options it is given: one dict per table.)
-    links = app.Table("links", partitions=partitions, key_type=str, options={"driver": "rocksdict"})
-    reports = app.Table(
-        "reports", partitions=partitions, key_type=str, options={"driver": "rocksdict"}
-    )
-    parked = app.Table(
-        "parked", partitions=partitions, key_type=str, options={"driver": "rocksdict"}
+    links, reports, parked = (
+        app.Table(table, partitions=partitions, key_type=str, options={"driver": "rocksdict"})
+        for table in TABLES
     )
     return Topology(
         app=app, names=names, topics=topics, links=links, reports=reports, parked=parked

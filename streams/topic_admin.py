@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
@@ -33,6 +34,26 @@ log = logging.getLogger(__name__)
 
 class TopicSetupError(LedgerlinkError):
     """Kafka could not be reached or refused to create a topic."""
+
+
+def _led(topic: dict[str, Any]) -> bool:
+    partitions = topic.get("partitions") or []
+    return bool(partitions) and all(p.get("leader", -1) >= 0 for p in partitions)
+
+
+async def _described_with_leaders(
+    admin: AIOKafkaAdminClient, topics: list[str], *, within: float = 10.0
+) -> list[dict[str, Any]]:
+    """The topics' descriptions once every partition of each has a leader (a topic just
+    created has none for a moment), or as they are after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        described: list[dict[str, Any]] = list(await admin.describe_topics(topics))
+        if all(_led(topic) for topic in described):
+            return described
+        if asyncio.get_running_loop().time() >= deadline:
+            return described
+        await asyncio.sleep(0.2)
 
 
 async def ensure_topics(
@@ -79,7 +100,7 @@ async def ensure_topics(
                 log.info("created topics %s", ", ".join(missing))
             except TopicAlreadyExistsError:
                 pass  # another worker was quicker
-        described = await admin.describe_topics(wanted)
+        described = await _described_with_leaders(admin, wanted)
         for topic in described:
             count = len(topic.get("partitions") or [])
             if count and count != partitions:

@@ -64,7 +64,10 @@ def run_worker(
         ensure_topics(
             settings.kafka_bootstrap_servers,
             names.all,
-            compacted=[names.poll_state],
+            # Faust would create the changelogs itself, but a consumer that joins while
+            # one is being created keeps seeing it without partitions, and the table's
+            # first write then fails (PartitionsMismatch) until metadata is refreshed.
+            compacted=[names.poll_state, *names.changelogs],
             partitions=settings.partitions,
             replication_factor=settings.replication_factor,
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["TopicNames"]
+__all__ = ["TABLES", "TopicNames"]
+
+#: The Faust tables of `streams.app`, each changelogged to `TopicNames.changelog(table)`.
+TABLES = ("links", "reports", "parked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,14 @@ class TopicNames:
             self.deadletters,
             self.actions,
         )
+
+    def changelog(self, table: str) -> str:
+        """The topic Faust keeps ``table``'s changes in (its own naming)."""
+        return f"{self.app_id}-{table}-changelog"
+
+    @property
+    def changelogs(self) -> tuple[str, ...]:
+        return tuple(self.changelog(table) for table in TABLES)
 
     @property
     def app_id(self) -> str:
