@@ -229,7 +229,8 @@ async def run(args: argparse.Namespace, bootstrap: str, work: Path) -> None:
     if "webhooks" in phases:
         print(
             f"\n… {args.webhook_edits} Chargebee edits over {args.webhook_connections}"
-            f" connections through webhooks (latency {args.latency_ms} ms)",
+            f" connections through webhooks (latency {args.latency_ms} ms, poll interval"
+            f" {args.webhook_poll_interval:g} s)",
             flush=True,
         )
         hooks = await webhooks_scenario(args, bootstrap, work)
