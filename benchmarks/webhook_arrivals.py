@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,10 +126,11 @@ async def deliveries(http: httpx.AsyncClient, tenant: Tenant) -> list[dict[str, 
 
 
 async def webhooks_scenario(args: argparse.Namespace, bootstrap: str, work: Path) -> dict[str, str]:
+    limiter = SlidingWindowLimiter(10, 1.0)
     tenants = await start_tenants(
         args.webhook_connections,
         employees=args.employees,
-        po_limiter=SlidingWindowLimiter(10, 1.0),
+        po_limiter=limiter,
         cb_per_minute=args.cb_rate_per_minute,
     )
     scenario = work / "webhooks"
@@ -168,6 +170,7 @@ async def webhooks_scenario(args: argparse.Namespace, bootstrap: str, work: Path
             # Let the load's own echoes (the created customers' webhooks) settle.
             await asyncio.sleep(args.echo_wait)
             await reset_stats(http, tenants)
+            limiter.peak = 0
             attempts_before = {t.connection: len(await deliveries(http, t)) for t in tenants}
             cycles_before = int((await status_of(http, worker))["poll_cycles"])
 
@@ -225,6 +228,14 @@ async def webhooks_scenario(args: argparse.Namespace, bootstrap: str, work: Path
             )
             out["  edit → webhook answered 200"] = spread(to_webhook)
             out["  webhook answered → PowerOffice Go"] = spread(after_webhook)
+            third = max(len(edits) // 3, 1)
+            out["  p50 of the first / last third of the edits"] = " / ".join(
+                f"{statistics.median(part):.2f} s" if part else "—"
+                for part in (
+                    [e.arrived - e.at for e in edits[:third] if e.arrived is not None],
+                    [e.arrived - e.at for e in edits[-third:] if e.arrived is not None],
+                )
+            )
             out["failed webhook deliveries"] = str(failed)
             out["poll cycles during the edits"] = str(cycles)
             await asyncio.sleep(args.echo_wait)
@@ -234,6 +245,11 @@ async def webhooks_scenario(args: argparse.Namespace, bootstrap: str, work: Path
             )
             out["echo writes to Chargebee (expect 0)"] = str(calls.cb_writes)
             out["server 429s"] = str(calls.throttled)
+            span = max((e.arrived or e.at) for e in edits) - edits[0].at
+            out["PowerOffice Go GETs / writes during the edits"] = (
+                f"{calls.po_listings} / {calls.po_writes} over {span:.1f} s"
+                f" (+{args.echo_wait:g} s), peak {limiter.peak}/s"
+            )
         finally:
             await stop_workers(workers)
             await stop_tenants(tenants)
