@@ -17,7 +17,11 @@ Printed: count, p50 / p95 / max of edit → PowerOffice Go, and the split of tha
 the successful delivery (edit → webhook answered 200, i.e. the worker published the change
 and Kafka acknowledged it; then → PowerOffice Go: join, command, sink), failed deliveries,
 poll cycles during the edits, writes per edit to PowerOffice Go (1.00), echo writes back
-to Chargebee (0) and the servers' 429s.
+to Chargebee (0), the servers' 429s, and the PowerOffice Go requests during the edits
+with the median arrival of the first and the last third of them. Each edit costs two
+PowerOffice Go requests (the sink reads the record before it patches it), so edits coming
+faster than (budget - polling) / 2 per second queue behind the integration's budget: the
+last third then arrives later than the first.
 """
 
 from __future__ import annotations
