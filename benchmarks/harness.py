@@ -42,8 +42,12 @@ class Worker:
         return f"http://127.0.0.1:{self.web_port}/ledgerlink/status"
 
 
-async def start_worker(env: Mapping[str, str], work: Path, name: str, src: Path) -> Worker:
-    web_port = free_port()
+async def start_worker(
+    env: Mapping[str, str], work: Path, name: str, src: Path, *, web_port: int | None = None
+) -> Worker:
+    """Start a worker subprocess; ``web_port`` when its env must name the port beforehand
+    (e.g. in LEDGERLINK_WEBHOOK_URL), else a free one."""
+    web_port = free_port() if web_port is None else web_port
     data = work / name
     data.mkdir(parents=True, exist_ok=True)
     log = data / "worker.log"

@@ -3,10 +3,13 @@ simulated in this process, and the request counts of their simulators."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,6 +100,39 @@ async def start_tenants(
         tenant.employee_ids = [int(r["Id"]) for r in po_store.seed_employees(employees)]
         tenants.append(tenant)
     return tenants
+
+
+async def stop_tenants(tenants: Iterable[Tenant]) -> None:
+    for tenant in tenants:
+        await tenant.po.stop()
+        await tenant.cb.stop()
+
+
+def worker_env(
+    args: argparse.Namespace, bootstrap: str, scenario: Path, tenants: Sequence[Tenant]
+) -> dict[str, str]:
+    """The workers' environment for ``tenants``: their connections file (written into
+    ``scenario``), their secrets, a fresh topic prefix and the budgets of ``args``."""
+    conns = scenario / "connections.toml"
+    head = (
+        "[poweroffice]\n"
+        f'base_url = "{tenants[0].po.root_url}/v2"\n'
+        f'token_url = "{tenants[0].po.root_url}/OAuth/Token"\n'
+    )
+    conns.write_text("\n".join([head, *(t.toml() for t in tenants)]))
+    return {
+        **os.environ,
+        **{k: v for t in tenants for k, v in t.secrets().items()},
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "LEDGERLINK_TOPIC_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
+        "LEDGERLINK_CONNECTIONS_FILE": str(conns),
+        "LEDGERLINK_POLL_INTERVAL": str(args.poll_interval),
+        "LEDGERLINK_PARTITIONS": str(args.partitions),
+        "POWEROFFICE_APPLICATION_KEY": APPLICATION_KEY,
+        "POWEROFFICE_SUBSCRIPTION_KEY": SUBSCRIPTION_KEY,
+        "POWEROFFICE_REQUESTS_PER_SECOND": str(args.po_budget),
+        "CHARGEBEE_REQUESTS_PER_MINUTE": str(args.cb_rate_per_minute),
+    }
 
 
 def roots(tenants: Iterable[Tenant]) -> list[str]:

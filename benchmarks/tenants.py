@@ -26,6 +26,11 @@ links    a link table of L links (and their Chargebee-side index entries) writte
          GET /ledgerlink/status, and — the worker stopped — the time of one link lookup in
          its RocksDB. ``--worker-src DIR`` runs the worker from another source tree (e.g.
          an export of an older commit, to compare status times before and after).
+webhooks Chargebee → PowerOffice Go through Chargebee webhooks with polling at 30 s
+         (`benchmarks/webhook_arrivals.py`): K connections on one worker, E Chargebee
+         edits spread over them, and per edit the time until PowerOffice Go shows it:
+         p50 / p95 / max (goal p95 ≤ 2 s), split at the webhook delivery, writes per edit
+         (1.00), echo writes (0) and server 429s. ``--latency-ms`` applies here too.
 
 "Calls per cycle" is the listing calls (GETs of both APIs, sign-ins excluded) in a quiet
 window after the initial load, divided by the mean number of poll cycles the workers
@@ -40,7 +45,6 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,14 +63,15 @@ from benchmarks.harness import (
 from benchmarks.join_bench import join_scenario
 from benchmarks.link_table import links_scenario
 from benchmarks.tenant_sims import (
-    APPLICATION_KEY,
-    SUBSCRIPTION_KEY,
     count_calls,
     post_all,
     reset_stats,
     roots,
     start_tenants,
+    stop_tenants,
+    worker_env,
 )
+from benchmarks.webhook_arrivals import webhooks_scenario
 from connectors.poweroffice.resources import Resource
 from connectors.simkit.limits import SlidingWindowLimiter
 from streams.dev import localkafka
@@ -88,26 +93,7 @@ async def tenants_scenario(
     records = args.connections * args.employees
     scenario = work / f"tenants-{workers_n}"
     scenario.mkdir()
-    conns = scenario / "connections.toml"
-    head = (
-        "[poweroffice]\n"
-        f'base_url = "{tenants[0].po.root_url}/v2"\n'
-        f'token_url = "{tenants[0].po.root_url}/OAuth/Token"\n'
-    )
-    conns.write_text("\n".join([head, *(t.toml() for t in tenants)]))
-    env = {
-        **os.environ,
-        **{k: v for t in tenants for k, v in t.secrets().items()},
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "LEDGERLINK_TOPIC_PREFIX": f"bench-{uuid.uuid4().hex[:8]}.",
-        "LEDGERLINK_CONNECTIONS_FILE": str(conns),
-        "LEDGERLINK_POLL_INTERVAL": str(args.poll_interval),
-        "LEDGERLINK_PARTITIONS": str(args.partitions),
-        "POWEROFFICE_APPLICATION_KEY": APPLICATION_KEY,
-        "POWEROFFICE_SUBSCRIPTION_KEY": SUBSCRIPTION_KEY,
-        "POWEROFFICE_REQUESTS_PER_SECOND": str(args.po_budget),
-        "CHARGEBEE_REQUESTS_PER_MINUTE": str(args.cb_rate_per_minute),
-    }
+    env = worker_env(args, bootstrap, scenario, tenants)
     out: dict[str, str] = {}
     workers: list[Worker] = []
     throttled = 0
@@ -210,9 +196,7 @@ async def tenants_scenario(
             )
         finally:
             await stop_workers(workers)
-            for tenant in tenants:
-                await tenant.po.stop()
-                await tenant.cb.stop()
+            await stop_tenants(tenants)
     return out
 
 
@@ -242,6 +226,15 @@ async def run(args: argparse.Namespace, bootstrap: str, work: Path) -> None:
         print(f"\n… join stage over {args.events} events", flush=True)
         join = await join_scenario(args, bootstrap, work / "join")
         print_table("join stage", ["figure"], {k: [v] for k, v in join.items()})
+    if "webhooks" in phases:
+        print(
+            f"\n… {args.webhook_edits} Chargebee edits over {args.webhook_connections}"
+            f" connections through webhooks (latency {args.latency_ms} ms, poll interval"
+            f" {args.webhook_poll_interval:g} s)",
+            flush=True,
+        )
+        hooks = await webhooks_scenario(args, bootstrap, work)
+        print_table("webhooks", ["figure"], {k: [v] for k, v in hooks.items()})
     if "links" in phases:
         print(f"\n… a link table of {args.links} links", flush=True)
         links = await links_scenario(args, bootstrap, work)
@@ -280,7 +273,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--echo-wait", type=float, default=5.0, help="seconds to wait for echoes")
     parser.add_argument("--timeout", type=float, default=600.0, help="per wait (default 600 s)")
     parser.add_argument(
-        "--phases", default="tenants,join,links", help="any of tenants,join,links (default all)"
+        "--webhook-connections", type=int, default=3, help="webhooks phase (default 3)"
+    )
+    parser.add_argument("--webhook-edits", type=int, default=30, help="webhooks (default 30)")
+    parser.add_argument(
+        "--edit-spacing", type=float, default=0.3, help="seconds between edits (default 0.3)"
+    )
+    parser.add_argument(
+        "--webhook-poll-interval",
+        type=float,
+        default=30.0,
+        help="LEDGERLINK_POLL_INTERVAL in the webhooks phase (default 30)",
+    )
+    parser.add_argument(
+        "--watch-every", type=float, default=0.05, help="arrival checks (default 0.05 s)"
+    )
+    parser.add_argument(
+        "--phases",
+        default="tenants,join,links,webhooks",
+        help="any of tenants,join,links,webhooks (default all)",
     )
     parser.add_argument(
         "--worker-src",
