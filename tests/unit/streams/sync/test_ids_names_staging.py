@@ -73,7 +73,8 @@ def test_apply_passes_the_writes_on_and_keeps_them_buffered():
     stage["a"] = 10
     del stage["b"]
     stage.apply(below)
-    assert dict(below) == {"a": 10} and table == {"a": 1, "b": 2}
+    assert dict(below) == {"a": 10}
+    assert table == {"a": 1, "b": 2}
     stage.apply(table)
     assert table == {"a": 10}
     assert dict(stage) == {"a": 10}  # still buffered: applying twice is harmless
