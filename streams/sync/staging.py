@@ -56,15 +56,10 @@ class StagedMapping(MutableMapping[str, Any]):
 
     def commit(self) -> None:
         """Apply the buffered writes to the base mapping, in the order they were made."""
-        self.apply(self._base)
-        self._writes.clear()
-
-    def apply(self, target: MutableMapping[str, Any]) -> None:
-        """Apply the buffered writes to ``target`` and keep them buffered: a stage over
-        another stage passes its writes down for later readers, then to the table."""
         for key, value in self._writes.items():
             if value is _DELETED:
-                if key in target:
-                    del target[key]
+                if key in self._base:
+                    del self._base[key]
             else:
-                target[key] = value
+                self._base[key] = value
+        self._writes.clear()

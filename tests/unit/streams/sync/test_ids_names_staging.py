@@ -64,17 +64,3 @@ def test_dropping_a_staged_mapping_leaves_the_base_alone():
     staged = StagedMapping(base)
     staged["a"] = 2
     assert base == {"a": 1}
-
-
-def test_apply_passes_the_writes_on_and_keeps_them_buffered():
-    table = {"a": 1, "b": 2}
-    below = StagedMapping(table)
-    stage = StagedMapping(below)
-    stage["a"] = 10
-    del stage["b"]
-    stage.apply(below)
-    assert dict(below) == {"a": 10}
-    assert table == {"a": 1, "b": 2}
-    stage.apply(table)
-    assert table == {"a": 10}
-    assert dict(stage) == {"a": 10}  # still buffered: applying twice is harmless
