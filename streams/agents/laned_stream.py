@@ -27,8 +27,9 @@ from typing import Any
 from streams.agents.acks import InOrderAcks
 from streams.agents.lanes import Lanes
 from streams.agents.plumbing import Received
+from streams.runtime import Runtime
 
-__all__ = ["LanedStream"]
+__all__ = ["LanedAgent", "LanedStream"]
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +135,31 @@ class LanedStream:
                 self.name,
                 cancelled,
             )
+
+
+class LanedAgent:
+    """What the sink and retry agents share: a Faust agent whose messages run in a
+    `LanedStream` (``self.stream``), each reported done to ``self.runtime``. Subclasses
+    carry a message out in `carry_out`."""
+
+    stream: LanedStream
+    runtime: Runtime
+
+    async def run(self, stream: Any) -> None:
+        """The Faust agent: carry out the stream's messages, each lane's in order."""
+        await self.stream.run(stream)
+
+    async def revoke(self, partitions: Collection[tuple[str, int]]) -> None:
+        """Partitions were taken away: finish or stop their messages."""
+        await self.stream.revoke(partitions)
+
+    async def handle(self, received: Received) -> None:
+        """Carry out one message and count it done (messages one at a time)."""
+        await self.carry_out(received)
+        self._done(received)
+
+    async def carry_out(self, received: Received) -> None:
+        raise NotImplementedError
+
+    def _done(self, received: Received) -> None:
+        self.runtime.record_done(received.topic, received.partition, received.offset)

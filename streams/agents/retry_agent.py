@@ -13,12 +13,11 @@ up no other record's, nor another connection's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Hashable, Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping
 
 import orjson
 
-from streams.agents.laned_stream import LanedStream
+from streams.agents.laned_stream import LanedAgent, LanedStream
 from streams.agents.plumbing import Received
 from streams.agents.sink_agent import SinkAgent
 from streams.runtime import Runtime
@@ -32,7 +31,7 @@ def wake_up(connection: str, target: str, left_key: str) -> bytes:
     return orjson.dumps({"connection": connection, "target": target, "left_key": left_key})
 
 
-class RetryAgent:
+class RetryAgent(LanedAgent):
     def __init__(
         self, *, sinks: Mapping[str, SinkAgent], runtime: Runtime, concurrency: int = 32
     ) -> None:
@@ -47,23 +46,9 @@ class RetryAgent:
             give_up=self._dropped,
         )
 
-    async def run(self, stream: Any) -> None:
-        await self.stream.run(stream)
-
-    async def revoke(self, partitions: Collection[tuple[str, int]]) -> None:
-        await self.stream.revoke(partitions)
-
-    async def handle(self, received: Received) -> None:
-        """Carry out one wake-up and count it done (wake-ups one at a time)."""
-        await self.carry_out(received)
-        self._done(received)
-
     async def _dropped(self, received: Received, reason: str) -> None:
         # Harmless: the timer wakes a record that is still due again.
         log.error("dropping the wake-up at offset %d: it %s", received.offset, reason)
-
-    def _done(self, received: Received) -> None:
-        self.runtime.record_done(received.topic, received.partition, received.offset)
 
     async def carry_out(self, received: Received) -> None:
         try:

@@ -20,14 +20,14 @@ good becomes a dead letter at once. Every skipped command is logged with its rea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Hashable, Mapping, MutableMapping
+from collections.abc import Callable, Hashable, Mapping, MutableMapping
 from dataclasses import replace
 from typing import Any, Protocol
 
 from connectors.exceptions import AuthenticationError, PermanentApiError, TransientApiError
 from mappings import Flow
 from streams.agents.breakers import Breakers
-from streams.agents.laned_stream import LanedStream
+from streams.agents.laned_stream import LanedAgent, LanedStream
 from streams.agents.plumbing import ConnectionLocks, Outbox, Received, refusal
 from streams.agents.sinks import ChargebeeWriter, PowerOfficeWriter, SinkResult, Sinks
 from streams.config.topics import TopicNames
@@ -50,7 +50,7 @@ class WriterSource(Protocol):
     def poweroffice(self, connection: str) -> PowerOfficeWriter: ...
 
 
-class SinkAgent:
+class SinkAgent(LanedAgent):
     def __init__(
         self,
         *,
@@ -94,25 +94,9 @@ class SinkAgent:
             give_up=self._failed_for_good,
         )
 
-    async def run(self, stream: Any) -> None:
-        """The Faust agent: carry out the stream's commands, each record's in order."""
-        await self.stream.run(stream)
-
-    async def revoke(self, partitions: Collection[tuple[str, int]]) -> None:
-        """Partitions were taken away: finish or stop their commands."""
-        await self.stream.revoke(partitions)
-
-    async def handle(self, received: Received) -> None:
-        """Carry out one command and count it done (commands one at a time)."""
-        await self.carry_out(received)
-        self._done(received)
-
     async def _failed_for_good(self, received: Received, reason: str) -> None:
         """A command that kept raising (a bug, not an API failure): a dead letter."""
         await self._dead_letter(received, f"the {self.system} sink {reason}")
-
-    def _done(self, received: Received) -> None:
-        self.runtime.record_done(received.topic, received.partition, received.offset)
 
     async def carry_out(self, received: Received) -> None:
         try:
