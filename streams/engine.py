@@ -217,10 +217,10 @@ def build_engine(
             settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
         )
         id_sets = KafkaIdSetStore(state)
-        deletions = {
-            conn: DeletionWatch(api.poweroffice, id_sets, conn)
-            for conn, api in clients.by_id.items()
-        }
+        # Polls spend the budgets at Priority.POLL: the sinks' writes go first.
+        po_polls = {conn: api.poweroffice.for_polling() for conn, api in clients.by_id.items()}
+        cb_polls = {conn: api.chargebee.for_polling() for conn, api in clients.by_id.items()}
+        deletions = {conn: DeletionWatch(po_polls[conn], id_sets, conn) for conn in clients.by_id}
         publisher = TrackingPublisher(
             settings.kafka_bootstrap_servers,
             names.changes,
@@ -230,11 +230,11 @@ def build_engine(
         polls = [
             ConnectionPoll(
                 conn,
-                connection_sources(poweroffice=api.poweroffice, chargebee=api.chargebee),
+                connection_sources(poweroffice=po_polls[conn], chargebee=cb_polls[conn]),
                 deletions[conn],
-                budgets=connection_budgets(poweroffice=api.poweroffice, chargebee=api.chargebee),
+                budgets=connection_budgets(poweroffice=po_polls[conn], chargebee=cb_polls[conn]),
             )
-            for conn, api in clients.by_id.items()
+            for conn in clients.by_id
         ]
         await publisher.start()
         await state.start()

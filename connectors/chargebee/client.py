@@ -382,7 +382,12 @@ class ChargebeeClient(HttpSession):
             )
 
         response = await send_with_retries(
-            send, system=SYSTEM, bucket=self._bucket, policy=policy, describe=describe
+            send,
+            system=SYSTEM,
+            bucket=self._bucket,
+            policy=policy,
+            describe=describe,
+            priority=self._priority,
         )
         if response.headers.get(REPLAYED_HEADER, "").lower() == "true":
             log.info("chargebee %s: idempotent replay of an earlier request", describe)

@@ -19,6 +19,9 @@ The rules, all pure (time is passed in, nothing sleeps here):
 - **Never over budget.** Whatever the estimates, a *pacer* per budget lets a poll start
   only once the listings of the polls started before it fit the usable rate; a poll that
   cost more than estimated pushes the pacer back by the difference.
+- **Writes first.** The pacer spends at most what the budget's writes leave to polls now
+  (``spare``: the budget's `TokenBucket.poll_rate`, its guaranteed poll share while writes
+  queue), so the cadence stretches while writes are queued and recovers after them.
 - **Fair.** Of the lanes due, the earliest due starts first (ties: the one polled least
   recently), so under a saturated budget lanes take turns and none starves.
 - **Activity.** A quiet poll doubles a lane's idle factor (from its next start) up to
@@ -131,13 +134,16 @@ class PollSchedule:
     """The lanes of every connection and when each may next start.
 
     ``rates`` gives each budget's current rate (requests/s), read at every decision (a
-    budget may change at runtime); a budget without an entry is unlimited. ``owns``
+    budget may change at runtime); a budget without an entry is unlimited. ``spare``
+    gives what writes leave of a budget to polls now (default: all of it); the pacer
+    spends no more than that. ``owns``
     (default: everything) says which connections are this process's to poll: the others
     are neither started nor counted against a budget.
     """
 
     settings: ScheduleSettings
     rates: Mapping[Hashable, Callable[[], float]] = field(default_factory=dict)
+    spare: Mapping[Hashable, Callable[[], float]] = field(default_factory=dict)
     owns: Callable[[str], bool] = lambda _connection: True
     lanes: list[Lane] = field(default_factory=list)
     _pacers: dict[Hashable, _Pacer] = field(default_factory=dict)
@@ -166,6 +172,13 @@ class PollSchedule:
         if rate is None:
             return float("inf")
         return max(rate(), 0.0) * (1.0 - self.settings.write_reserve)
+
+    def pacing_rate(self, budget: Hashable) -> float:
+        """The rate the pacer lets polls spend now: the usable rate, or less while the
+        budget's writes take more than the write reserve."""
+        rate = self.usable_rate(budget)
+        spare = self.spare.get(budget)
+        return rate if spare is None else min(rate, max(spare(), 0.0))
 
     def wished_period(self, lane: Lane) -> float:
         if lane.safety_net:
@@ -238,7 +251,7 @@ class PollSchedule:
         self._started += 1
         lane.order = self._started
         pacer = self._pacer(lane.budget)
-        rate = self.usable_rate(lane.budget)
+        rate = self.pacing_rate(lane.budget)
         if rate > 0 and rate != float("inf"):
             pacer.next_free = max(pacer.next_free, now) + lane.cost / rate
         elif rate <= 0:
@@ -253,7 +266,7 @@ class PollSchedule:
         published something."""
         lane.running = False
         lane.polls += 1
-        rate = self.usable_rate(lane.budget)
+        rate = self.pacing_rate(lane.budget)
         if 0 < rate < float("inf"):
             pacer = self._pacer(lane.budget)
             pacer.next_free += (listings + extra - lane.cost) / rate  # settle the estimate

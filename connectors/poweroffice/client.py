@@ -251,7 +251,12 @@ class PowerOfficeClient(HttpSession):
                 )
 
             response = await send_with_retries(
-                send, system=SYSTEM, bucket=self._bucket, policy=policy, describe=describe
+                send,
+                system=SYSTEM,
+                bucket=self._bucket,
+                policy=policy,
+                describe=describe,
+                priority=self._priority,
             )
             if response.status_code == 401 and not renewed:
                 log.info("%s %s: 401, renewing the access token once", SYSTEM, describe)

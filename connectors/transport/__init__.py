@@ -1,6 +1,6 @@
 """HTTP plumbing shared by both connectors: request budgets (token buckets) and retries."""
 
-from connectors.transport.ratelimit import TokenBucket, TokenBucketRegistry
+from connectors.transport.ratelimit import Priority, TokenBucket, TokenBucketRegistry
 from connectors.transport.retry import (
     RetryPolicy,
     backoff_delay,
@@ -9,6 +9,7 @@ from connectors.transport.retry import (
 )
 
 __all__ = [
+    "Priority",
     "RetryPolicy",
     "TokenBucket",
     "TokenBucketRegistry",

@@ -22,7 +22,7 @@ import httpx
 
 from connectors.exceptions import TransientApiError
 from connectors.transport.observe import notify
-from connectors.transport.ratelimit import TokenBucket
+from connectors.transport.ratelimit import Priority, TokenBucket
 
 __all__ = ["RetryPolicy", "backoff_delay", "parse_retry_after", "send_with_retries"]
 
@@ -83,15 +83,17 @@ async def send_with_retries(
     bucket: TokenBucket,
     policy: RetryPolicy = RetryPolicy(),
     describe: str = "request",
+    priority: Priority = Priority.WRITE,
 ) -> httpx.Response:
     """Send one logical request, retrying what is worth retrying; return the final response.
 
     ``send`` must build and send a fresh request each call. ``describe`` names the request
-    in logs and errors (a route, never a URL with secrets).
+    in logs and errors (a route, never a URL with secrets). ``priority`` is whose turn
+    every attempt waits for in ``bucket`` (a poll's listing gives way to writes).
     """
     attempt = 0
     while True:
-        await bucket.acquire()
+        await bucket.acquire(priority)
         try:
             response = await send()
         except httpx.TransportError as exc:

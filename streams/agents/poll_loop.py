@@ -7,7 +7,9 @@ lane's request budget sustains, slower while the connection is idle, and for a C
 site whose webhooks are healthy (`streams.webhooks.WebhookHealth`) only a slow safety net.
 Polls of different lanes run at once; the API clients' token buckets pace the requests
 and the schedule keeps the polls' own demand under each budget, leaving a share to the
-sinks' writes.
+sinks' writes. The sources should be built on the clients' `for_polling` twins: their
+requests then give way to the sinks' writes on the shared budget (writes first), and the
+schedule's pacer slows while writes take the budget.
 
 Used by the worker (with a `Runtime` that the status view reads, and the deletion watch
 that finds PowerOffice Go hard deletes, run with a connection's PowerOffice Go poll when
@@ -155,12 +157,15 @@ class PollLoop:
         self.webhooks = webhooks
         self._clock = clock
         rates: dict[Hashable, Callable[[], float]] = {}
+        spare: dict[Hashable, Callable[[], float]] = {}
         for poll in self.connections:
             for bucket in poll.budgets.values():
                 rates[bucket] = _current_rate(bucket)
+                spare[bucket] = bucket.poll_rate
         self.schedule = PollSchedule(
             schedule if schedule is not None else ScheduleSettings(interval=interval),
             rates=rates,
+            spare=spare,
             owns=lambda connection: self.owns(connection),
         )
         self._work: dict[tuple[str, str], _LaneWork] = {}

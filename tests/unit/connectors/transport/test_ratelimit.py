@@ -1,10 +1,20 @@
-"""Token buckets: spacing, bursts, Retry-After pauses (driven by a fake clock)."""
+"""Token buckets: spacing, bursts, Retry-After pauses, writes before polls, the polls'
+guaranteed share, and never more than the budget (the arithmetic driven by a fake clock;
+`acquire` by the event loop)."""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 import pytest
 
-from connectors.transport.ratelimit import TokenBucket, TokenBucketRegistry, budget_key
+from connectors.transport.ratelimit import (
+    Priority,
+    TokenBucket,
+    TokenBucketRegistry,
+    budget_key,
+)
 
 
 class FakeClock:
@@ -15,35 +25,59 @@ class FakeClock:
         return self.now
 
 
+def grant_times(bucket: TokenBucket, clock: FakeClock, n: int) -> list[float]:
+    """Offsets from now at which ``n`` callers, all asking now, are granted."""
+    start = clock.now
+    times = []
+    for _ in range(n):
+        clock.now += bucket.wait_time()
+        bucket.take(Priority.WRITE)
+        times.append(clock.now - start)
+    return times
+
+
+def serve(
+    bucket: TokenBucket, clock: FakeClock, writes: int, polls: int, until: float
+) -> list[tuple[float, Priority]]:
+    """Grants over ``until`` seconds to ``writes`` and ``polls`` callers that ask again as
+    soon as they are granted (a saturated budget)."""
+    start = clock.now
+    grants = []
+    while True:
+        clock.now += bucket.wait_time()
+        if clock.now - start >= until:
+            return grants
+        turn = bucket.next_turn(writes_waiting=writes > 0, polls_waiting=polls > 0)
+        assert turn is not None
+        bucket.take(turn)
+        grants.append((clock.now - start, turn))
+
+
 def test_requests_are_spaced_by_the_rate():
     clock = FakeClock()
     bucket = TokenBucket(10, clock=clock)
-    waits = [bucket.reserve() for _ in range(4)]
-    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert grant_times(bucket, clock, 4) == pytest.approx([0.0, 0.1, 0.2, 0.3])
 
 
 def test_a_bucket_with_capacity_allows_a_burst_then_spaces():
     clock = FakeClock()
     bucket = TokenBucket(10, capacity=3, clock=clock)
-    waits = [bucket.reserve() for _ in range(5)]
-    assert waits == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
+    assert grant_times(bucket, clock, 5) == pytest.approx([0.0, 0.0, 0.0, 0.1, 0.2])
 
 
 def test_idle_time_does_not_bank_more_than_the_capacity():
     clock = FakeClock()
     bucket = TokenBucket(10, capacity=2, clock=clock)
     clock.now += 60
-    waits = [bucket.reserve() for _ in range(3)]
-    assert waits == pytest.approx([0.0, 0.0, 0.1])
+    assert grant_times(bucket, clock, 3) == pytest.approx([0.0, 0.0, 0.1])
 
 
 def test_pause_holds_every_later_caller_back():
     clock = FakeClock()
     bucket = TokenBucket(10, clock=clock)
-    bucket.reserve()
+    bucket.take(Priority.WRITE)
     bucket.pause_for(2.0)
-    assert bucket.reserve() == pytest.approx(2.0)
-    assert bucket.reserve() == pytest.approx(2.1)
+    assert grant_times(bucket, clock, 2) == pytest.approx([2.0, 2.1])
 
 
 def test_invalid_rates_are_refused():
@@ -51,6 +85,8 @@ def test_invalid_rates_are_refused():
         TokenBucket(0)
     with pytest.raises(ValueError, match="capacity"):
         TokenBucket(1, capacity=0.5)
+    with pytest.raises(ValueError, match="poll_share"):
+        TokenBucket(1, poll_share=0)
 
 
 def test_the_registry_shares_one_bucket_per_budget():
@@ -64,25 +100,24 @@ def test_budget_keys_do_not_contain_the_secret():
     assert "sub-key-secret" not in budget_key("poweroffice", "sub-key-secret")
 
 
-async def test_callers_waking_together_after_a_stall_stay_within_a_second_of_grants():
+def test_after_a_stall_no_more_than_the_rate_is_granted_within_a_second():
     clock = FakeClock()
-    bucket = TokenBucket(5, clock=clock)
+    bucket = TokenBucket(5, capacity=10, clock=clock)
     for _ in range(5):
-        bucket.reserve()  # five slots handed out…
-    clock.now += 10  # …then the loop stalled past all of them
-    granted = [bucket._window_wait() for _ in range(6)]
-    assert granted[:5] == [0.0] * 5
-    assert granted[5] == pytest.approx(1.0)
+        bucket.take(Priority.WRITE)  # five grants…
+    clock.now += 0.5  # …then the loop stalled: the slots allow a burst, the second does not
+    assert bucket.wait_time() == pytest.approx(0.5)
 
 
-def test_a_new_rate_spaces_the_next_reservations():
+def test_a_new_rate_spaces_the_next_grants():
     clock = FakeClock()
     bucket = TokenBucket(10, clock=clock)
-    assert [bucket.reserve() for _ in range(2)] == pytest.approx([0.0, 0.1])
+    assert grant_times(bucket, clock, 2) == pytest.approx([0.0, 0.1])
     bucket.set_rate(2)
     assert bucket.rate == 2
-    # The slot reserved at the old rate stands; the ones after it are 0.5 s apart.
-    assert [bucket.reserve() for _ in range(2)] == pytest.approx([0.2, 0.7])
+    # Slots are now 0.5 s apart, and at most two grants fit in a sliding second: the two
+    # granted at the old rate hold the next one back until the first is a second old.
+    assert grant_times(bucket, clock, 2) == pytest.approx([0.9, 1.4])
 
 
 def test_a_new_rate_must_be_positive():
@@ -90,3 +125,105 @@ def test_a_new_rate_must_be_positive():
     with pytest.raises(ValueError, match="rate"):
         bucket.set_rate(0)
     assert bucket.rate == 10
+
+
+def test_a_waiting_write_goes_before_a_waiting_poll():
+    clock = FakeClock()
+    bucket = TokenBucket(10, clock=clock)
+    bucket.take(Priority.POLL)  # a poll was just served: its next turn is not yet due
+    assert bucket.next_turn(writes_waiting=True, polls_waiting=True) is Priority.WRITE
+
+
+def test_a_poll_takes_what_no_write_waits_for():
+    bucket = TokenBucket(10, clock=FakeClock())
+    assert bucket.next_turn(writes_waiting=False, polls_waiting=True) is Priority.POLL
+    assert bucket.next_turn(writes_waiting=False, polls_waiting=False) is None
+
+
+def test_polls_keep_their_guaranteed_share_under_a_flood_of_writes():
+    clock = FakeClock()
+    bucket = TokenBucket(10, poll_share=0.2, clock=clock)
+    grants = serve(bucket, clock, writes=5, polls=5, until=60.0)
+    polls = sum(1 for _, who in grants if who is Priority.POLL)
+    # 20 % of 10 requests/s over 60 s, give or take the first turn.
+    assert 0.2 * 10 * 60 - 1 <= polls <= 0.2 * 10 * 60 + 1
+    assert len(grants) - polls >= 0.8 * 10 * 60 - 1
+
+
+def test_the_poll_turn_is_not_banked_while_polls_had_the_budget_to_themselves():
+    clock = FakeClock()
+    bucket = TokenBucket(10, poll_share=0.1, clock=clock)
+    serve(bucket, clock, writes=0, polls=1, until=10.0)  # 100 polls in a row
+    grants = serve(bucket, clock, writes=1, polls=1, until=2.0)
+    first_poll = next(at for at, who in grants if who is Priority.POLL)
+    assert first_poll <= 1.0 / (0.1 * 10)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mixed_callers_never_get_more_than_the_budget(seed: int):
+    rng = random.Random(seed)
+    clock = FakeClock()
+    bucket = TokenBucket(8, capacity=2, clock=clock)
+    grants: list[float] = []
+    start = clock.now
+    while clock.now - start < 30:
+        clock.now += rng.choice([0.0, 0.0, 0.01, 0.3])  # bursts and stalls
+        if bucket.wait_time() > 0:
+            continue
+        turn = bucket.next_turn(
+            writes_waiting=rng.random() < 0.7, polls_waiting=rng.random() < 0.7
+        )
+        if turn is not None:
+            bucket.take(turn)
+            grants.append(clock.now)
+    assert len(grants) <= 8 * (clock.now - start) + 2
+    for i, at in enumerate(grants):
+        assert sum(1 for t in grants[i:] if t < at + 1.0) <= 8
+
+
+def test_polls_can_count_on_what_writes_leave():
+    clock = FakeClock()
+    bucket = TokenBucket(10, poll_share=0.1, clock=clock)
+    assert bucket.poll_rate() == pytest.approx(10)
+    for _ in range(30):  # writes took 6 requests/s over the last 5 s
+        clock.now += 1 / 6
+        bucket.take(Priority.WRITE)
+    assert bucket.poll_rate() == pytest.approx(4, abs=0.3)
+    clock.now += 10  # writes stopped
+    assert bucket.poll_rate() == pytest.approx(10)
+
+
+async def test_acquire_serves_a_later_write_before_earlier_polls():
+    bucket = TokenBucket(50)
+    order: list[str] = []
+
+    async def caller(name: str, priority: Priority) -> None:
+        await bucket.acquire(priority)
+        order.append(name)
+
+    await bucket.acquire(Priority.POLL)  # spent for 20 ms, and the polls' turn taken
+    polls = [asyncio.create_task(caller(f"poll{i}", Priority.POLL)) for i in range(3)]
+    await asyncio.sleep(0)
+    write = asyncio.create_task(caller("write", Priority.WRITE))
+    await asyncio.gather(*polls, write)
+    assert order[0] == "write"
+    assert sorted(order[1:]) == ["poll0", "poll1", "poll2"]
+
+
+async def test_a_cancelled_waiter_does_not_hold_up_the_others():
+    bucket = TokenBucket(50)
+    await bucket.acquire()
+    gone = asyncio.create_task(bucket.acquire())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.wait_for(bucket.acquire(Priority.POLL), timeout=5)
+    assert gone.cancelled()
+
+
+async def test_polls_wait_at_the_guaranteed_share_while_writes_queue():
+    bucket = TokenBucket(50)
+    await bucket.acquire()
+    writes = [asyncio.create_task(bucket.acquire()) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert bucket.poll_rate() == pytest.approx(50 * bucket.poll_share)
+    await asyncio.gather(*writes)
