@@ -70,12 +70,18 @@ WORKER_RETRY = RetryPolicy(max_attempts=3, base_delay=0.2, max_delay=2.0)
 
 
 class ConnectionClients:
-    """The API clients of one connection, made in the worker's event loop on first use."""
+    """The API clients of one connection, made in the worker's event loop on first use.
+
+    The pollers use the ``*_polls`` twins: the same session, sign-in and budget, but
+    their calls wait at `Priority.POLL`, so the sinks' writes on the same budget go first.
+    """
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
         self._poweroffice: PowerOfficeClient | None = None
         self._chargebee: ChargebeeClient | None = None
+        self._poweroffice_polls: PowerOfficeClient | None = None
+        self._chargebee_polls: ChargebeeClient | None = None
 
     @property
     def poweroffice(self) -> PowerOfficeClient:
@@ -88,6 +94,18 @@ class ConnectionClients:
         if self._chargebee is None:
             self._chargebee = chargebee_client(self.settings.chargebee, retry=WORKER_RETRY)
         return self._chargebee
+
+    @property
+    def poweroffice_polls(self) -> PowerOfficeClient:
+        if self._poweroffice_polls is None:
+            self._poweroffice_polls = self.poweroffice.for_polling()
+        return self._poweroffice_polls
+
+    @property
+    def chargebee_polls(self) -> ChargebeeClient:
+        if self._chargebee_polls is None:
+            self._chargebee_polls = self.chargebee.for_polling()
+        return self._chargebee_polls
 
     async def aclose(self) -> None:
         if self._poweroffice is not None:

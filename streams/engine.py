@@ -217,10 +217,11 @@ def build_engine(
             settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
         )
         id_sets = KafkaIdSetStore(state)
-        # Polls spend the budgets at Priority.POLL: the sinks' writes go first.
-        po_polls = {conn: api.poweroffice.for_polling() for conn, api in clients.by_id.items()}
-        cb_polls = {conn: api.chargebee.for_polling() for conn, api in clients.by_id.items()}
-        deletions = {conn: DeletionWatch(po_polls[conn], id_sets, conn) for conn in clients.by_id}
+        # Polls spend the budgets at Priority.POLL (the *_polls twins): writes go first.
+        deletions = {
+            conn: DeletionWatch(api.poweroffice_polls, id_sets, conn)
+            for conn, api in clients.by_id.items()
+        }
         publisher = TrackingPublisher(
             settings.kafka_bootstrap_servers,
             names.changes,
@@ -230,11 +231,15 @@ def build_engine(
         polls = [
             ConnectionPoll(
                 conn,
-                connection_sources(poweroffice=po_polls[conn], chargebee=cb_polls[conn]),
+                connection_sources(
+                    poweroffice=api.poweroffice_polls, chargebee=api.chargebee_polls
+                ),
                 deletions[conn],
-                budgets=connection_budgets(poweroffice=po_polls[conn], chargebee=cb_polls[conn]),
+                budgets=connection_budgets(
+                    poweroffice=api.poweroffice_polls, chargebee=api.chargebee_polls
+                ),
             )
-            for conn in clients.by_id
+            for conn, api in clients.by_id.items()
         ]
         await publisher.start()
         await state.start()

@@ -8,6 +8,7 @@ import pytest
 
 from connectors.poweroffice.client import subscription_budget
 from connectors.secrets import Secret
+from connectors.transport import Priority
 from streams.clients import ServedClients
 from streams.config import ConnectionSettings, load_settings
 
@@ -35,3 +36,30 @@ def test_owning_nothing_leaves_one_connections_part():
     served = ServedClients(connections(3, key))
     served.share_poweroffice_budget(set())
     assert subscription_budget(Secret(key), 9.0).rate == pytest.approx(3.0)
+
+
+async def test_the_pollers_clients_give_way_to_writes_on_the_same_budget():
+    key = "test-clients-subscription-c"
+    served = ServedClients(connections(1, key))
+    clients = served.by_id["c0"]
+    try:
+        assert clients.poweroffice.priority is Priority.WRITE
+        assert clients.poweroffice_polls.priority is Priority.POLL
+        assert clients.poweroffice_polls.bucket is clients.poweroffice.bucket
+        assert clients.chargebee.priority is Priority.WRITE
+        assert clients.chargebee_polls.priority is Priority.POLL
+        assert clients.chargebee_polls.bucket is clients.chargebee.bucket
+        assert clients.poweroffice_polls is clients.poweroffice_polls  # made once
+    finally:
+        await served.aclose()
+
+
+async def test_closing_a_polling_twin_leaves_the_clients_session_open():
+    served = ServedClients(connections(1, "test-clients-subscription-d"))
+    clients = served.by_id["c0"]
+    try:
+        await clients.poweroffice_polls.aclose()
+        assert not clients.poweroffice._http.is_closed
+    finally:
+        await served.aclose()
+    assert clients.poweroffice._http.is_closed

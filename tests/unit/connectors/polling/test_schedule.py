@@ -248,3 +248,36 @@ def test_work_that_does_not_recur_is_charged_once_not_to_the_next_estimate():
     schedule.finish(lane, 0.5, listings=4, extra=8, active=False)  # the deletion watch ran
     assert lane.cost == 4
     assert schedule.wait(0.5) == pytest.approx(1.0)  # 12 listings at 8/s from 0
+
+
+def test_the_pacer_spends_only_what_writes_leave_and_recovers_after_them():
+    spare = [8.0]
+    schedule = PollSchedule(
+        ScheduleSettings(interval=1.0, write_reserve=0.0),
+        rates={PO: lambda: 8.0},
+        spare={PO: lambda: spare[0]},
+    )
+    first, second, third = (
+        schedule.add(f"c{i}", "poweroffice", budget=PO, cost=4) for i in range(3)
+    )
+    spare[0] = 0.8  # writes are queued: polls can count on their guaranteed share only
+    schedule.start(first, 0.0)
+    assert schedule.wait(0.0) == pytest.approx(4 / 0.8)  # not 4 / 8
+    assert schedule.next_start(1.0) is None
+    spare[0] = 8.0  # the writes are done
+    schedule.finish(first, 0.6, listings=4, active=False)
+    assert schedule.next_start(5.0) is second
+    schedule.start(second, 5.0)
+    assert schedule.wait(5.0) == pytest.approx(4 / 8.0)
+    assert schedule.next_start(5.5) is third
+
+
+def test_the_spare_rate_never_lifts_the_pacer_above_the_usable_rate():
+    schedule = PollSchedule(
+        ScheduleSettings(interval=1.0, write_reserve=0.5),
+        rates={PO: lambda: 8.0},
+        spare={PO: lambda: 8.0},
+    )
+    first, _second = (schedule.add(f"c{i}", "poweroffice", budget=PO, cost=4) for i in range(2))
+    schedule.start(first, 0.0)
+    assert schedule.wait(0.0) == pytest.approx(4 / 4.0)  # half of 8/s is left to writes

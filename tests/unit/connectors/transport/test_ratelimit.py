@@ -42,7 +42,7 @@ def serve(
     """Grants over ``until`` seconds to ``writes`` and ``polls`` callers that ask again as
     soon as they are granted (a saturated budget)."""
     start = clock.now
-    grants = []
+    grants: list[tuple[float, Priority]] = []
     while True:
         clock.now += bucket.wait_time()
         if clock.now - start >= until:
@@ -170,9 +170,7 @@ def test_mixed_callers_never_get_more_than_the_budget(seed: int):
         clock.now += rng.choice([0.0, 0.0, 0.01, 0.3])  # bursts and stalls
         if bucket.wait_time() > 0:
             continue
-        turn = bucket.next_turn(
-            writes_waiting=rng.random() < 0.7, polls_waiting=rng.random() < 0.7
-        )
+        turn = bucket.next_turn(writes_waiting=rng.random() < 0.7, polls_waiting=rng.random() < 0.7)
         if turn is not None:
             bucket.take(turn)
             grants.append(clock.now)
