@@ -20,7 +20,7 @@ from connectors.chargebee.client import ChargebeeClient
 from connectors.poweroffice.auth import DEFAULT_RETRY as POWEROFFICE_RETRY
 from connectors.poweroffice.client import PowerOfficeClient, subscription_budget
 from connectors.transport import RetryPolicy
-from connectors.transport.ratelimit import budget_key
+from connectors.transport.ratelimit import DEFAULT_POLL_SHARE, budget_key
 from streams.config import ChargebeeSettings, ConnectionSettings, PowerOfficeSettings
 from streams.ownership import budget_share
 
@@ -73,11 +73,15 @@ class ConnectionClients:
     """The API clients of one connection, made in the worker's event loop on first use.
 
     The pollers use the ``*_polls`` twins: the same session, sign-in and budget, but
-    their calls wait at `Priority.POLL`, so the sinks' writes on the same budget go first.
+    their calls wait at `Priority.POLL`, so the sinks' writes on the same budget go first;
+    ``poll_share`` is the part of each budget the polls are guaranteed meanwhile.
     """
 
-    def __init__(self, settings: ConnectionSettings) -> None:
+    def __init__(
+        self, settings: ConnectionSettings, *, poll_share: float = DEFAULT_POLL_SHARE
+    ) -> None:
         self.settings = settings
+        self._poll_share = poll_share
         self._poweroffice: PowerOfficeClient | None = None
         self._chargebee: ChargebeeClient | None = None
         self._poweroffice_polls: PowerOfficeClient | None = None
@@ -87,12 +91,14 @@ class ConnectionClients:
     def poweroffice(self) -> PowerOfficeClient:
         if self._poweroffice is None:
             self._poweroffice = poweroffice_client(self.settings.poweroffice, retry=WORKER_RETRY)
+            self._poweroffice.bucket.set_poll_share(self._poll_share)
         return self._poweroffice
 
     @property
     def chargebee(self) -> ChargebeeClient:
         if self._chargebee is None:
             self._chargebee = chargebee_client(self.settings.chargebee, retry=WORKER_RETRY)
+            self._chargebee.bucket.set_poll_share(self._poll_share)
         return self._chargebee
 
     @property
@@ -117,8 +123,13 @@ class ConnectionClients:
 class ServedClients:
     """The clients of every connection a worker serves, by connection id."""
 
-    def __init__(self, connections: Iterable[ConnectionSettings]) -> None:
-        self.by_id = {c.id: ConnectionClients(c) for c in connections}
+    def __init__(
+        self,
+        connections: Iterable[ConnectionSettings],
+        *,
+        poll_share: float = DEFAULT_POLL_SHARE,
+    ) -> None:
+        self.by_id = {c.id: ConnectionClients(c, poll_share=poll_share) for c in connections}
 
     def chargebee(self, connection: str) -> ChargebeeClient:
         return self.by_id[connection].chargebee

@@ -82,7 +82,7 @@ def build_engine(
     engine = Engine(settings=settings, app=app, names=names, flows=flows)
     runtime = engine.runtime
     served = tuple(c.id for c in settings.connections)
-    clients = ServedClients(settings.connections)
+    clients = ServedClients(settings.connections, poll_share=settings.poll_min_share)
     locks = ConnectionLocks()
     outbox = FaustOutbox(topology.topics)
     # Links and reports are written through `tallies`, which keeps the status counts.

@@ -77,10 +77,7 @@ class TokenBucket:
     ) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
-        if not 0 < poll_share <= 1:
-            raise ValueError("poll_share must be in (0, 1]")
         self.capacity = capacity
-        self.poll_share = poll_share
         self._clock = clock
         self._next_slot = clock()
         self._granted: deque[float] = deque()
@@ -93,6 +90,13 @@ class TokenBucket:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self.set_rate(rate)
+        self.set_poll_share(poll_share)
+
+    def set_poll_share(self, share: float) -> None:
+        """Guarantee waiting polls ``share`` of the budget from their next turn on."""
+        if not 0 < share <= 1:
+            raise ValueError("poll_share must be in (0, 1]")
+        self.poll_share = share
 
     def set_rate(self, rate: float) -> None:
         """Change the budget from now on (a worker's share after a rebalance).

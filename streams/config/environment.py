@@ -119,6 +119,15 @@ def _fraction(env: Mapping[str, str], name: str, default: float, *, below: float
     return value
 
 
+def _poll_min_share(env: Mapping[str, str]) -> float:
+    """LEDGERLINK_POLL_MIN_SHARE: above 0 (polls must never starve), below 1."""
+    name = "LEDGERLINK_POLL_MIN_SHARE"
+    value = _fraction(env, name, 0.1, below=1.0)
+    if value <= 0:
+        raise ConfigError(name, f"must be a fraction above 0, got {env.get(name)!r}")
+    return value
+
+
 def _webhooks(env: Mapping[str, str]) -> tuple[str | None, Secret | None]:
     """LEDGERLINK_WEBHOOK_URL (optional) and LEDGERLINK_WEBHOOK_SECRET, required with it."""
     url = (env.get("LEDGERLINK_WEBHOOK_URL") or "").strip()
@@ -213,5 +222,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         webhook_secret=webhook_secret,
         poll_idle_backoff=_number(env, "LEDGERLINK_POLL_IDLE_BACKOFF", 4.0, minimum=1.0),
         poll_write_reserve=_fraction(env, "LEDGERLINK_POLL_WRITE_RESERVE", 0.1, below=0.9),
+        poll_min_share=_poll_min_share(env),
         webhook_safety_poll=_number(env, "LEDGERLINK_WEBHOOK_SAFETY_POLL", 300.0, minimum=1.0),
     )

@@ -132,6 +132,8 @@ class Settings:
     poll_idle_backoff: float = 4.0
     # ... polls leave this fraction of every request budget to the sinks' writes ...
     poll_write_reserve: float = 0.1
+    # ... writes go first, but waiting polls are guaranteed this fraction of a budget ...
+    poll_min_share: float = 0.1
     # ... and a Chargebee site whose webhooks work is polled only every so many seconds.
     webhook_safety_poll: float = 300.0
 

@@ -54,6 +54,16 @@ async def test_the_pollers_clients_give_way_to_writes_on_the_same_budget():
         await served.aclose()
 
 
+async def test_the_polls_guaranteed_share_is_set_on_the_budgets_the_clients_spend():
+    served = ServedClients(connections(1, "test-clients-subscription-e"), poll_share=0.3)
+    clients = served.by_id["c0"]
+    try:
+        assert clients.poweroffice_polls.bucket.poll_share == pytest.approx(0.3)
+        assert clients.chargebee_polls.bucket.poll_share == pytest.approx(0.3)
+    finally:
+        await served.aclose()
+
+
 async def test_closing_a_polling_twin_leaves_the_clients_session_open():
     served = ServedClients(connections(1, "test-clients-subscription-d"))
     clients = served.by_id["c0"]

@@ -90,6 +90,9 @@ def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
         ("LEDGERLINK_POLL_IDLE_BACKOFF", "0.5"),
         ("LEDGERLINK_POLL_WRITE_RESERVE", "0.9"),
         ("LEDGERLINK_POLL_WRITE_RESERVE", "-0.1"),
+        ("LEDGERLINK_POLL_MIN_SHARE", "0"),
+        ("LEDGERLINK_POLL_MIN_SHARE", "1"),
+        ("LEDGERLINK_POLL_MIN_SHARE", "some"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "0"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "hourly"),
         ("LEDGERLINK_SINK_CONCURRENCY", "0"),
@@ -156,17 +159,20 @@ def test_the_poll_schedule_has_defaults_and_variables():
     assert (
         defaults.poll_idle_backoff,
         defaults.poll_write_reserve,
+        defaults.poll_min_share,
         defaults.webhook_safety_poll,
-    ) == (4.0, 0.1, 300.0)
+    ) == (4.0, 0.1, 0.1, 300.0)
     told = load_settings(
         {
             "LEDGERLINK_POLL_IDLE_BACKOFF": "1",
             "LEDGERLINK_POLL_WRITE_RESERVE": "0.25",
+            "LEDGERLINK_POLL_MIN_SHARE": "0.3",
             "LEDGERLINK_WEBHOOK_SAFETY_POLL": "600",
         }
     )
-    assert (told.poll_idle_backoff, told.poll_write_reserve, told.webhook_safety_poll) == (
-        1.0,
-        0.25,
-        600.0,
-    )
+    assert (
+        told.poll_idle_backoff,
+        told.poll_write_reserve,
+        told.poll_min_share,
+        told.webhook_safety_poll,
+    ) == (1.0, 0.25, 0.3, 600.0)
