@@ -19,8 +19,9 @@ and Kafka acknowledged it; then → PowerOffice Go: join, command, sink), failed
 poll cycles during the edits, writes per edit to PowerOffice Go (1.00), echo writes back
 to Chargebee (0), the servers' 429s, and the PowerOffice Go requests during the edits
 with the median arrival of the first and the last third of them. Each edit costs two
-PowerOffice Go requests (the sink reads the record before it patches it), so edits coming
-faster than (budget - polling) / 2 per second queue behind the integration's budget: the
+PowerOffice Go requests (the sink reads the record before it patches it), and writes go
+before polls on the integration's budget, so only edits coming faster than
+budget * (1 - LEDGERLINK_POLL_MIN_SHARE) / 2 per second queue (3.6/s at 8 requests/s): the
 last third then arrives later than the first.
 """
 
