@@ -23,7 +23,7 @@ import orjson
 
 from connectors.exceptions import AuthenticationError
 from connectors.secrets import Secret
-from connectors.transport import RetryPolicy, TokenBucket, send_with_retries
+from connectors.transport import Priority, RetryPolicy, TokenBucket, send_with_retries
 
 from .errors import SYSTEM, token_error
 
@@ -96,8 +96,10 @@ class TokenProvider:
     def __repr__(self) -> str:
         return f"TokenProvider(token_url={self._token_url!r})"
 
-    async def token(self) -> Secret:
-        """A token that is valid now; fetches a new one when there is none or it is due."""
+    async def token(self, priority: Priority = Priority.WRITE) -> Secret:
+        """A token that is valid now; fetches a new one when there is none or it is due,
+        spending the budget at the ``priority`` of the call that needs it (a poll's
+        sign-in is part of the poll, not a write)."""
         current = self._current
         if current is not None and self._clock() < current.renew_at:
             return current.value
@@ -105,7 +107,7 @@ class TokenProvider:
             current = self._current
             if current is not None and self._clock() < current.renew_at:
                 return current.value
-            self._current = await self._fetch()
+            self._current = await self._fetch(priority)
             return self._current.value
 
     def invalidate(self, token: Secret) -> None:
@@ -113,7 +115,7 @@ class TokenProvider:
         if self._current is not None and self._current.value == token:
             self._current = None
 
-    async def _fetch(self) -> AccessToken:
+    async def _fetch(self, priority: Priority) -> AccessToken:
         headers = {
             "Authorization": basic_authorization(self._application_key, self._client_key),
             SUBSCRIPTION_HEADER: self._subscription_key.reveal(),
@@ -132,6 +134,7 @@ class TokenProvider:
             bucket=self._bucket,
             policy=self._retry,
             describe="POST /OAuth/Token",
+            priority=priority,
         )
         if response.status_code != 200:
             raise token_error(response)

@@ -100,7 +100,7 @@ class PowerOfficeClient(HttpSession):
 
     async def sign_in(self) -> None:
         """Fetch an access token now, to check the keys and the token URL (at start-up)."""
-        await self._auth.token()
+        await self._auth.token(self._priority)
 
     async def list_page(
         self,
@@ -239,7 +239,7 @@ class PowerOfficeClient(HttpSession):
         describe = f"{method} {route}"
         policy = retry or self._retry
         for renewed in (False, True):
-            token = await self._auth.token()
+            token = await self._auth.token(self._priority)
             headers = bearer_headers(token, self._subscription_key)
             headers["Accept"] = JSON
             if content_type is not None:

@@ -7,10 +7,16 @@ import base64
 import httpx
 import orjson
 
-from connectors.poweroffice.auth import SUBSCRIPTION_HEADER, basic_authorization, bearer_headers
+from connectors.poweroffice.auth import (
+    SUBSCRIPTION_HEADER,
+    TokenProvider,
+    basic_authorization,
+    bearer_headers,
+)
 from connectors.poweroffice.client import PowerOfficeClient
 from connectors.poweroffice.errors import error_for_response, token_error
 from connectors.secrets import Secret
+from connectors.transport import Priority, TokenBucket
 
 APPLICATION_KEY = "app-5e1a7d0c-very-secret"
 CLIENT_KEY = "cli-9f3b2a11-very-secret"
@@ -60,3 +66,32 @@ def test_errors_show_no_secret_even_when_the_server_echoes_the_request() -> None
         shown = repr(error) + str(error) + repr(vars(error))
         for secret in (APPLICATION_KEY, CLIENT_KEY, SUBSCRIPTION_KEY):
             assert secret not in shown
+
+
+class RecordingBucket(TokenBucket):
+    def __init__(self) -> None:
+        super().__init__(1000)
+        self.asked: list[Priority] = []
+
+    async def acquire(self, priority: Priority = Priority.WRITE) -> None:
+        self.asked.append(priority)
+
+
+async def test_a_sign_in_spends_the_budget_at_the_priority_of_the_call_that_needs_it() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"access_token": "t", "expires_in": 1200})
+
+    bucket = RecordingBucket()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        provider = TokenProvider(
+            token_url="http://127.0.0.1:1/OAuth/Token",
+            application_key=Secret(APPLICATION_KEY),
+            client_key=Secret(CLIENT_KEY),
+            subscription_key=Secret(SUBSCRIPTION_KEY),
+            http=http,
+            bucket=bucket,
+        )
+        await provider.token(Priority.POLL)
+        provider.invalidate(await provider.token())
+        await provider.token()
+    assert bucket.asked == [Priority.POLL, Priority.WRITE]
