@@ -20,8 +20,9 @@ The rules, all pure (time is passed in, nothing sleeps here):
   only once the listings of the polls started before it fit the usable rate; a poll that
   cost more than estimated pushes the pacer back by the difference.
 - **Writes first.** The pacer spends at most what the budget's writes leave to polls now
-  (``spare``: the budget's `TokenBucket.poll_rate`, its guaranteed poll share while writes
-  queue), so the cadence stretches while writes are queued and recovers after them.
+  (``spare``: the budget's `TokenBucket.poll_rate`, its rate less what writes took over
+  the last seconds), so the cadence stretches while writes take the budget and recovers
+  after them.
 - **Fair.** Of the lanes due, the earliest due starts first (ties: the one polled least
   recently), so under a saturated budget lanes take turns and none starves.
 - **Activity.** A quiet poll doubles a lane's idle factor (from its next start) up to

@@ -9,7 +9,8 @@ Writes go first: a caller asks with a `Priority`, and a `Priority.POLL` caller (
 listing) only gets a grant no `Priority.WRITE` caller (a sink's read or write, a token, a
 start-up check) is waiting for — except that polls are guaranteed ``poll_share`` of the
 budget while they wait, so they never starve. `TokenBucket.poll_rate` tells the poll
-schedule what polls can count on now, so their cadence stretches while writes queue.
+schedule what writes leave to polls, so the poll cadence stretches while writes take the
+budget.
 
 When the server answers 429 anyway, `pause_for` holds every caller of the bucket back for
 the `Retry-After` time instead of letting each retry on its own (no 429 storms).
@@ -153,11 +154,11 @@ class TokenBucket:
             self._write_grants.append(now)
 
     def poll_rate(self) -> float:
-        """The requests/s polls can count on now: the guaranteed share while writes are
-        waiting, else the rate less what writes took over the last few seconds."""
+        """The requests/s polls can count on now: the rate less what writes took over the
+        last few seconds, at least the guaranteed share. Measured, not read off the write
+        queue: one write waiting for a slot at the moment a poll starts must not slow
+        polling as if the budget were taken."""
         floor = self.poll_share * self.rate
-        if any(not waiter.done() for waiter in self._waiters[Priority.WRITE]):
-            return floor
         now = self._clock()
         while self._write_grants and self._write_grants[0] <= now - WRITE_WINDOW:
             self._write_grants.popleft()

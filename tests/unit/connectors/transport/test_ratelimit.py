@@ -218,10 +218,17 @@ async def test_a_cancelled_waiter_does_not_hold_up_the_others():
     assert gone.cancelled()
 
 
-async def test_polls_wait_at_the_guaranteed_share_while_writes_queue():
+def test_polls_count_on_their_guaranteed_share_when_writes_take_the_whole_budget():
+    clock = FakeClock()
+    bucket = TokenBucket(10, poll_share=0.1, clock=clock)
+    serve(bucket, clock, writes=1, polls=0, until=10.0)
+    assert bucket.poll_rate() == pytest.approx(1.0)
+
+
+async def test_one_write_waiting_for_its_slot_does_not_slow_the_polls():
     bucket = TokenBucket(50)
     await bucket.acquire()
-    writes = [asyncio.create_task(bucket.acquire()) for _ in range(3)]
+    write = asyncio.create_task(bucket.acquire())
     await asyncio.sleep(0)
-    assert bucket.poll_rate() == pytest.approx(50 * bucket.poll_share)
-    await asyncio.gather(*writes)
+    assert bucket.poll_rate() == pytest.approx(50 - 1 / 5)  # one write in the last 5 s
+    await write
