@@ -152,17 +152,19 @@ class TokenBucket:
                 self._poll_turn = now + period
         else:
             self._write_grants.append(now)
+            self._forget_writes_before(now - WRITE_WINDOW)
 
     def poll_rate(self) -> float:
         """The requests/s polls can count on now: the rate less what writes took over the
         last few seconds, at least the guaranteed share. Measured, not read off the write
         queue: one write waiting for a slot at the moment a poll starts must not slow
         polling as if the budget were taken."""
-        floor = self.poll_share * self.rate
-        now = self._clock()
-        while self._write_grants and self._write_grants[0] <= now - WRITE_WINDOW:
+        self._forget_writes_before(self._clock() - WRITE_WINDOW)
+        return max(self.poll_share * self.rate, self.rate - len(self._write_grants) / WRITE_WINDOW)
+
+    def _forget_writes_before(self, moment: float) -> None:
+        while self._write_grants and self._write_grants[0] <= moment:
             self._write_grants.popleft()
-        return max(floor, self.rate - len(self._write_grants) / WRITE_WINDOW)
 
     # -- waiting -------------------------------------------------------------------------
 

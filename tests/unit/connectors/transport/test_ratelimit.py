@@ -232,3 +232,10 @@ async def test_one_write_waiting_for_its_slot_does_not_slow_the_polls():
     await asyncio.sleep(0)
     assert bucket.poll_rate() == pytest.approx(50 - 1 / 5)  # one write in the last 5 s
     await write
+
+
+def test_a_bucket_nobody_asks_for_the_poll_rate_keeps_only_the_last_writes():
+    clock = FakeClock()
+    bucket = TokenBucket(10, clock=clock)
+    serve(bucket, clock, writes=1, polls=0, until=60.0)  # 600 writes
+    assert len(bucket._write_grants) <= 10 * 5 + 1
