@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,8 +30,9 @@ class TokenBucket:
 
     Slots alone do not bound what leaves the process: when the event loop stalls, callers
     whose slots passed meanwhile all wake at once. So `acquire` also keeps the actual grant
-    times of the last second and never grants more than ``rate`` (at least one) in any
-    sliding second, which is how the APIs count.
+    times of the last second and never grants more than ``rate`` rounded up in any sliding
+    second, which is how the APIs count: as many as evenly spaced slots put in a second
+    anyway. (Rounded down, a worker's share of 1.6/s would be granted at 1/s.)
     """
 
     def __init__(
@@ -59,7 +61,7 @@ class TokenBucket:
         self.rate = rate
         self._interval = 1.0 / rate
         self._tolerance = (self.capacity - 1.0) * self._interval
-        self._per_second = max(1, int(rate))
+        self._per_second = math.ceil(rate)
 
     def reserve(self) -> float:
         """Reserve the next slot; return how many seconds to wait for it (0 when free now)."""

@@ -90,3 +90,26 @@ def test_a_new_rate_must_be_positive():
     with pytest.raises(ValueError, match="rate"):
         bucket.set_rate(0)
     assert bucket.rate == 10
+
+
+def steady_grants(bucket: TokenBucket, clock: FakeClock, seconds: float) -> int:
+    """How many requests one caller after another is granted in ``seconds`` (as `acquire`
+    does it: the reserved slot, then the sliding second)."""
+    end = clock.now + seconds
+    granted = 0
+    while True:
+        clock.now += bucket.reserve()
+        while (wait := bucket._window_wait()) > 0:
+            clock.now += wait
+        if clock.now >= end:
+            return granted
+        granted += 1
+
+
+@pytest.mark.parametrize("rate", [1.6, 2.4, 3.2, 0.5, 4.0])
+def test_a_fractional_rate_is_granted_in_full(rate):
+    """A worker's share of a budget (8 * 4/20 = 1.6/s) is no integer; the sliding-second
+    cap must not round it down (it once granted 1.6/s as 1/s)."""
+    clock = FakeClock()
+    bucket = TokenBucket(rate, clock=clock)
+    assert steady_grants(bucket, clock, 100.0) == pytest.approx(rate * 100, abs=1)
