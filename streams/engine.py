@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import faust
 
+from connectors.exceptions import ApiError
 from connectors.polling.kafka_state import KafkaCursorStore, KafkaIdSetStore, PollStateLog
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
@@ -39,6 +40,7 @@ from streams.config import Settings, TopicNames
 from streams.metrics import Metrics, TableCounts
 from streams.ownership import Ownership, follow_rebalances
 from streams.poll_state import follow_ownership
+from streams.preflight import describe_refusal
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -212,6 +214,12 @@ def build_engine(
     )
     follow_rebalances(app, ownership)
 
+    def refusal(connection: str, exc: ApiError) -> str:
+        settings_of = settings.connection(connection)
+        if settings_of is None:
+            return f"connection {connection!r}: {exc}"
+        return describe_refusal(settings_of, exc)
+
     async def poll() -> None:
         state = PollStateLog(
             settings.kafka_bootstrap_servers, names.poll_state, partitions=settings.partitions
@@ -254,6 +262,7 @@ def build_engine(
                 schedule=schedule_settings(settings),
                 webhooks=webhook_health,
                 owns=ownership.owns,
+                describe_refusal=refusal,
             ).run()
         finally:
             follower.cancel()
