@@ -32,9 +32,15 @@ webhooks Chargebee → PowerOffice Go through Chargebee webhooks with polling at
          p50 / p95 / max (goal p95 ≤ 2 s), split at the webhook delivery, writes per edit
          (1.00), echo writes (0) and server 429s. ``--latency-ms`` applies here too.
 
-"Calls per cycle" is the listing calls (GETs of both APIs, sign-ins excluded) in a quiet
-window after the initial load, divided by the mean number of poll cycles the workers
-reported (`poll_cycles` of /ledgerlink/status) in that window.
+"Calls per cycle" is one pass over every connection, from a quiet window after the
+initial load: for each worker, the listing calls (GETs of both APIs, sign-ins excluded)
+made for the connections it polls, divided by the poll cycles it reported in that window
+(`poll_cycles` of /ledgerlink/status); summed over the workers. A connection polled by two
+workers would count twice. (All listings divided by the workers' mean cycle count, as it
+was first computed, overstates it whenever the workers' cycles differ in length.) The
+PowerOffice Go part is the one that must not grow with workers: Chargebee sites are
+polled at their own cadence (their own budgets), so their listings per cycle follow the
+cycle's length.
 """
 
 from __future__ import annotations
@@ -134,14 +140,18 @@ async def tenants_scenario(
             after = [int((await status_of(http, w))["poll_cycles"]) for w in workers]
             quiet = await count_calls(http, tenants)
             throttled += quiet.throttled
-            cycles = statistics.mean(b - a for a, b in zip(before, after, strict=True))
+            counted = [b - a for a, b in zip(before, after, strict=True)]
+            owners = await polled_by(http, workers, [t.connection for t in tenants])
+            po_cycle, cb_cycle = per_cycle(quiet.listings_of, owners, counted)
             listings = quiet.po_listings + quiet.cb_listings
+            cycles = statistics.mean(counted)
             out["poll cycles per worker (window)"] = (
-                f"{cycles:.1f} in {window:.0f} s ({window / max(cycles, 1e-9):.1f} s/cycle)"
+                f"{', '.join(map(str, counted))} in {window:.0f} s"
+                f" ({window / max(cycles, 1e-9):.1f} s/cycle)"
             )
             out["listing calls per cycle (PO + CB)"] = (
-                f"{listings / max(cycles, 1e-9):.1f} ({quiet.po_listings / max(cycles, 1e-9):.1f}"
-                f" + {quiet.cb_listings / max(cycles, 1e-9):.1f})"
+                f"{po_cycle + cb_cycle:.1f} ({po_cycle:.1f} + {cb_cycle:.1f})"
+                + ("" if len(owners) == len(tenants) else f" ({len(owners)} owners known)")
             )
             out["listing calls per second"] = f"{listings / window:.1f}"
             po_per_conn = max(len(quiet.po_list_routes), 1)
@@ -198,6 +208,34 @@ async def tenants_scenario(
             await stop_workers(workers)
             await stop_tenants(tenants)
     return out
+
+
+async def polled_by(
+    http: httpx.AsyncClient, workers: Sequence[Worker], connections: Sequence[str]
+) -> dict[str, int]:
+    """Connection → index of the worker that polls it (its status shows the schedule of
+    the connections it owns only)."""
+    owners: dict[str, int] = {}
+    for n, worker in enumerate(workers):
+        for connection in connections:
+            if (await status_of(http, worker, connection=connection))["schedule"]:
+                owners.setdefault(connection, n)
+    return owners
+
+
+def per_cycle(
+    listings_of: dict[str, tuple[int, int]], owners: dict[str, int], cycles: Sequence[int]
+) -> tuple[float, float]:
+    """(PowerOffice Go, Chargebee) listing calls of one pass over every connection: each
+    connection's listings divided by the cycles its worker reported."""
+    po = cb = 0.0
+    for connection, (po_calls, cb_calls) in listings_of.items():
+        owner = owners.get(connection)
+        if owner is None:
+            continue
+        po += po_calls / max(cycles[owner], 1)
+        cb += cb_calls / max(cycles[owner], 1)
+    return po, cb
 
 
 async def run(args: argparse.Namespace, bootstrap: str, work: Path) -> None:
