@@ -30,6 +30,7 @@ from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator
+from connectors.simkit.limits import SlidingWindowLimiter
 from tests.integration.simulators import start_simulator_pair
 
 from .conftest import (
@@ -105,7 +106,11 @@ class Company:
         await self.cb.stop()
 
 
-async def start_company(connection: str) -> Company:
+async def start_company(
+    connection: str, *, po_limiter: SlidingWindowLimiter | None = None
+) -> Company:
+    """``po_limiter``: the PowerOffice Go rate window this company shares with others (one
+    integration); by default its simulator counts its own."""
     client_key = f"{connection}-client-key-{os.urandom(4).hex()}"
     cb_api_key = f"test_{connection}_key_{os.urandom(4).hex()}"
     site = f"{connection}-test"
@@ -117,6 +122,7 @@ async def start_company(connection: str) -> Company:
         site=site,
         api_key=cb_api_key,
         cb_rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
+        po_limiter=po_limiter,
     )
     return Company(
         connection=connection,
