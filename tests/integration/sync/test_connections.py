@@ -308,6 +308,37 @@ def connections_harness(
     )
 
 
+def group_worker(
+    companies: list[Company],
+    n: int,
+    *,
+    connections_file: Path,
+    kafka_bootstrap: str,
+    topic_name: str,
+    tmp_path: Path,
+    poll_interval: float = POLL_INTERVAL,
+    extra_env: dict[str, str] | None = None,
+) -> ConnectionsHarness:
+    """Worker ``n`` of a consumer group (one topic prefix) serving ``companies`` from
+    ``connections_file``, with its own data directory and log in ``tmp_path``."""
+    data_dir = tmp_path / f"worker-{n}"
+    data_dir.mkdir()
+    return ConnectionsHarness(
+        po_store=companies[0].po_store,
+        cb_store=companies[0].cb_store,
+        po=companies[0].po,
+        cb=companies[0].cb,
+        kafka_bootstrap=kafka_bootstrap,
+        prefix=f"{topic_name}.",
+        data_dir=data_dir,
+        log_path=tmp_path / f"worker-{n}.log",
+        poll_interval=poll_interval,
+        companies={c.connection: c for c in companies},
+        connections_file=connections_file,
+        extra_env=dict(extra_env or {}),
+    )
+
+
 def seed(company: Company, ids: tuple[int, ...], *, offset: int, domain: str) -> None:
     for n, record_id in enumerate(ids):
         company.employees.append(

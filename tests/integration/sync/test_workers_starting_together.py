@@ -23,9 +23,9 @@ from connectors.simkit.limits import SlidingWindowLimiter
 from .conftest import PO_RATE_LIMIT_PER_SECOND
 from .test_connections import (
     Company,
-    ConnectionsHarness,
     connections_harness,
     connections_toml,
+    group_worker,
     sim_stats,
     start_company,
 )
@@ -86,25 +86,18 @@ async def test_workers_started_in_the_same_second_get_no_429_from_poweroffice_go
     connections_file.write_text(
         connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
     )
-    workers: list[ConnectionsHarness] = []
-    for n in range(WORKERS):
-        data_dir = tmp_path / f"worker-{n}"
-        data_dir.mkdir()
-        workers.append(
-            ConnectionsHarness(
-                po_store=companies[0].po_store,
-                cb_store=companies[0].cb_store,
-                po=companies[0].po,
-                cb=companies[0].cb,
-                kafka_bootstrap=kafka_bootstrap,
-                prefix=f"{topic_name}.",
-                data_dir=data_dir,
-                log_path=tmp_path / f"worker-{n}.log",
-                poll_interval=POLL_INTERVAL,
-                companies={c.connection: c for c in companies},
-                connections_file=connections_file,
-            )
+    workers = [
+        group_worker(
+            companies,
+            n,
+            connections_file=connections_file,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_name=topic_name,
+            tmp_path=tmp_path,
+            poll_interval=POLL_INTERVAL,
         )
+        for n in range(WORKERS)
+    ]
 
     def logs() -> str:
         return "\n".join(f"--- worker {n} ---\n{w.log_tail(20)}" for n, w in enumerate(workers))
@@ -161,7 +154,9 @@ async def test_one_tenants_refused_client_key_leaves_the_others_syncing(
         assert not site_holds_employee(bad, bad.employees[0])
         log = harness.log_path.read_text(errors="replace")
         refusals = [
-            line for line in log.splitlines() if "connection 'bad'" in line and "refused" in line
+            line
+            for line in log.splitlines()
+            if "connection 'bad'" in line and "refused the keys" in line
         ]
         assert any("[ERROR]" in line for line in refusals), harness.log_tail()
         assert all("BAD_POWEROFFICE_CLIENT_KEY" in line for line in refusals), refusals
