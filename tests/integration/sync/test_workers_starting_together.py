@@ -34,6 +34,11 @@ pytestmark = pytest.mark.integration
 
 CONNECTIONS = 20
 WORKERS = 3
+#: The workers' budget as deployed (the default): the margin below the API's 10/s is what
+#: absorbs requests that leave a busy process later than their turn and arrive bunched.
+#: (The other sync tests run at 9; on this 2-core machine three busy workers at 9 got an
+#: occasional 429 in steady state, their start-up or not.)
+BUDGET = 8
 POLL_INTERVAL = 1.0
 #: Every connection polled this many times (the first polls come right after the workers'
 #: first rebalance, the most crowded moment).
@@ -95,6 +100,7 @@ async def test_workers_started_in_the_same_second_get_no_429_from_poweroffice_go
             topic_name=topic_name,
             tmp_path=tmp_path,
             poll_interval=POLL_INTERVAL,
+            extra_env={"POWEROFFICE_REQUESTS_PER_SECOND": str(BUDGET)},
         )
         for n in range(WORKERS)
     ]
