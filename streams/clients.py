@@ -4,7 +4,8 @@ and for every connection a worker serves.
 The worker's agents take the defaults; the start-up check (`streams.preflight`) lends a
 short-timeout HTTP session and a retry policy that gives up quickly. `ServedClients` also
 sets the worker's share of each PowerOffice Go subscription key's budget, which every
-worker of the integration draws on (`streams.ownership.budget_share`).
+worker of the integration draws on (`streams.ownership.dealt_budget`, or `budget_share`
+when the other workers' connections are not known).
 """
 
 from __future__ import annotations
