@@ -4,14 +4,15 @@ and for every connection a worker serves.
 The worker's agents take the defaults; the start-up check (`streams.preflight`) lends a
 short-timeout HTTP session and a retry policy that gives up quickly. `ServedClients` also
 sets the worker's share of each PowerOffice Go subscription key's budget, which every
-worker of the integration draws on (`streams.ownership.budget_share`).
+worker of the integration draws on (`streams.ownership.dealt_budget`, or `budget_share`
+when the other workers' connections are not known).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 import httpx
 
@@ -22,7 +23,7 @@ from connectors.poweroffice.client import PowerOfficeClient, subscription_budget
 from connectors.transport import RetryPolicy
 from connectors.transport.ratelimit import DEFAULT_POLL_SHARE, budget_key
 from streams.config import ChargebeeSettings, ConnectionSettings, PowerOfficeSettings
-from streams.ownership import budget_share
+from streams.ownership import budget_share, dealt_budget
 
 __all__ = ["ConnectionClients", "ServedClients", "chargebee_client", "poweroffice_client"]
 
@@ -137,28 +138,46 @@ class ServedClients:
     def poweroffice(self, connection: str) -> PowerOfficeClient:
         return self.by_id[connection].poweroffice
 
-    def share_poweroffice_budget(self, owned: Collection[str]) -> None:
-        """Set each subscription key's budget in this process to the part of it that the
-        ``owned`` connections are of all connections using the key."""
+    def share_poweroffice_budget(
+        self,
+        owned: Collection[str],
+        *,
+        members: Sequence[Collection[str]] | None = None,
+        me: int = 0,
+    ) -> None:
+        """Set each subscription key's budget in this process to this worker's part of it.
+
+        ``members``: the connections every worker of the group owns (``members[me]``: this
+        one's), when known: the budget is then dealt out in whole requests per second
+        (`dealt_budget`). Otherwise, or when that leaves this worker none, its part is
+        in proportion to the ``owned`` connections of all connections using the key."""
         total: Counter[str] = Counter()
         mine: Counter[str] = Counter()
         settings_of: dict[str, PowerOfficeSettings] = {}
+        key_of: dict[str, str] = {}
         for connection_id, clients in self.by_id.items():
             po = clients.settings.poweroffice
-            key = budget_key("poweroffice", po.subscription_key.reveal())
+            key = key_of[connection_id] = budget_key("poweroffice", po.subscription_key.reveal())
             settings_of.setdefault(key, po)
             total[key] += 1
             mine[key] += connection_id in owned
         for key, po in settings_of.items():
             rate = budget_share(po.requests_per_second, mine[key], total[key])
+            how = "in proportion"
+            if members is not None and mine[key] > 0:
+                counts = [sum(key_of.get(c) == key for c in m) for m in members]
+                dealt = dealt_budget(po.requests_per_second, counts)[me]
+                if dealt > 0:
+                    rate, how = float(dealt), f"whole requests dealt among {len(members)} workers"
             subscription_budget(po.subscription_key, po.requests_per_second).set_rate(rate)
             log.info(
                 "PowerOffice Go budget of this worker: %.2f of %.2f requests/s "
-                "(%d of %d connections)",
+                "(%d of %d connections; %s)",
                 rate,
                 po.requests_per_second,
                 mine[key],
                 total[key],
+                how,
             )
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import faust
 
+from connectors.exceptions import ApiError
 from connectors.polling.kafka_state import KafkaCursorStore, KafkaIdSetStore, PollStateLog
 from connectors.poweroffice.deletions import DeletionWatch
 from connectors.transport.observe import observe_requests
@@ -37,8 +38,9 @@ from streams.broker_health import BrokerHealth
 from streams.clients import ServedClients
 from streams.config import Settings, TopicNames
 from streams.metrics import Metrics, TableCounts
-from streams.ownership import Ownership, follow_rebalances
+from streams.ownership import Ownership, follow_rebalances, member_partitions, owned_connections
 from streams.poll_state import follow_ownership
+from streams.preflight import describe_refusal
 from streams.runtime import Runtime
 from streams.sync.links import LinkTable
 from streams.sync.parking import ParkingLot, parked_key
@@ -204,13 +206,40 @@ def build_engine(
     # A connection is polled by the worker that holds its partition, with its share of
     # the PowerOffice Go budget; its poll state lives in Kafka and moves with it.
     def on_assigned(owned: frozenset[str]) -> None:
-        clients.share_poweroffice_budget(owned)
+        found = group_members()
+        if found is None:
+            clients.share_poweroffice_budget(owned)
+        else:
+            clients.share_poweroffice_budget(owned, members=found[0], me=found[1])
         runtime.keep_only(owned, ownership.assigned)
+
+    def group_members() -> tuple[list[frozenset[str]], int] | None:
+        """Every worker's connections and this one's place among them, from Faust's view of
+        the whole group's assignment; None when that view is not this assignment's."""
+        try:
+            # Faust's own assignor has it; its declared interface does not say so.
+            assignor: Any = app.assignor
+            distribution = assignor.external_topics_metadata()
+            me = str(app.conf.canonical_url)
+        except AttributeError:
+            return None
+        found = member_partitions(distribution, names.changes, me)
+        if found is None or found[0][found[1]] != ownership.assigned:
+            log.info("the group's assignment is not known; the budget is shared in proportion")
+            return None
+        parts, index = found
+        return [owned_connections(served, p, settings.partitions) for p in parts], index
 
     ownership = Ownership(
         served, partitions=settings.partitions, topic=names.changes, on_assigned=on_assigned
     )
     follow_rebalances(app, ownership)
+
+    def refusal(connection: str, exc: ApiError) -> str:
+        settings_of = settings.connection(connection)
+        if settings_of is None:
+            return f"connection {connection!r}: {exc}"
+        return describe_refusal(settings_of, exc)
 
     async def poll() -> None:
         state = PollStateLog(
@@ -259,6 +288,7 @@ def build_engine(
                 schedule=schedule_settings(settings),
                 webhooks=webhook_health,
                 owns=ownership.owns,
+                describe_refusal=refusal,
             ).run()
         finally:
             follower.cancel()

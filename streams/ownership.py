@@ -9,20 +9,33 @@ it owns the new set, but polls a connection only once its poll state (cursors, k
 was read back from Kafka (`mark_ready`, done by `streams.poll_state`).
 
 The PowerOffice Go budget belongs to one subscription key, shared by every worker, so
-each worker takes the part of it that its connections are of all connections
-(`budget_share`), recomputed on every assignment.
+each worker takes the part of it that its connections are of all connections,
+recomputed on every assignment. Faust tells every member the whole group's assignment
+(`member_partitions`), so the workers deal the budget out in whole requests per second
+(`dealt_budget`): proportional shares are seldom whole, and a share of 1.6/s sends two
+requests in some seconds, so fractional shares could together exceed the budget by up
+to one request per worker in a second. `budget_share` is the proportional share, used
+when the group's assignment is not known.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from connectors.polling.state_codec import partition_for
 
-__all__ = ["Ownership", "budget_share", "follow_rebalances", "owned_connections", "partition_for"]
+__all__ = [
+    "Ownership",
+    "budget_share",
+    "dealt_budget",
+    "follow_rebalances",
+    "member_partitions",
+    "owned_connections",
+    "partition_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +64,39 @@ def budget_share(total_rate: float, owned: int, total: int) -> float:
     if total <= 0:
         return total_rate
     return total_rate * min(max(owned, 1), total) / total
+
+
+def dealt_budget(total_rate: float, owned: Sequence[int]) -> list[int]:
+    """Whole requests/s of a budget of ``total_rate`` for members that own ``owned[i]``
+    connections each: in proportion, rounded down, and the requests left over dealt to the
+    largest remainders (ties: the earlier member; every worker lists the members in the
+    same order). They add up to the budget rounded down, so the members together never
+    send more than it in any second. A member may get 0 when there are more members with
+    connections than whole requests."""
+    whole = int(total_rate)
+    total = sum(owned)
+    if total <= 0:
+        return [0] * len(owned)
+    exact = [whole * n / total for n in owned]
+    dealt = [int(x) for x in exact]
+    left = whole - sum(dealt)
+    by_remainder = sorted(range(len(owned)), key=lambda i: (dealt[i] - exact[i], i))
+    for i in by_remainder[:left]:
+        dealt[i] += 1
+    return dealt
+
+
+def member_partitions(
+    distribution: Mapping[str, Mapping[str, Iterable[int]]], topic: str, me: str
+) -> tuple[list[frozenset[int]], int] | None:
+    """Every group member's partitions of ``topic``, by member URL in sorted order, and the
+    index of ``me`` among them, from Faust's view of the whole group's assignment (its
+    assignor's ``external_topics_metadata()``). None when ``me`` is not in it."""
+    urls = sorted(distribution)
+    if me not in urls:
+        return None
+    parts = [frozenset(distribution[url].get(topic, ())) for url in urls]
+    return parts, urls.index(me)
 
 
 class Ownership:

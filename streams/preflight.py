@@ -1,10 +1,22 @@
-"""The worker's start-up check of the two APIs: can every connection reach and sign in?
+"""The worker's start-up check of the two APIs: can this integration reach and sign in?
 
-`check_connections` runs before the worker touches the disk or starts Faust. For each
-connection it fetches a PowerOffice Go token and lists one department, and lists one
-Chargebee customer, each with a short timeout and one retry. Whatever fails becomes one
-`StartupError` line that names the variables to fix — for a connections file, the
-connection and the variables the file points at — and never a value:
+`check_connections` runs before the worker touches the disk or starts Faust, before the
+worker knows which connections (and so which share of the PowerOffice Go budget) will be
+its own. So it checks what is common to every connection with very few calls, and leaves
+each connection's own keys to the worker that comes to own it (its first poll, through
+that worker's budget share; `streams.agents.poll_loop`):
+
+- **PowerOffice Go**, once per subscription key: one connection signs in and lists one
+  department. Only when that fails is the next connection tried (at most
+  `POWEROFFICE_PROBES`): when one passes, the integration's keys and URLs are fine and the
+  connections that failed before it only get a warning (their client key is theirs). The
+  calls are paced at the budget divided by ``LEDGERLINK_PARTITIONS`` (`probe_rate`): at
+  most that many workers have work, so workers started together stay within the
+  integration's budget even before each knows its share.
+- **Chargebee**, every connection's site lists one customer (each site is its own budget).
+
+Each connection's failure becomes one sentence naming the variables to fix — for a
+connections file, the connection and the variables the file points at — and never a value:
 
 - a refused key (401/403) names the key variables;
 - an unreachable host names the URL variable; when that variable was not set, it says
@@ -12,9 +24,12 @@ connection and the variables the file points at — and never a value:
   and how to start the simulator;
 - any other refusal (404, 400) names the URL variable.
 
-An API that answers 5xx or 429 only gets a warning: the pollers retry those, and an
-outage of a remote API should not keep the worker from starting. `explain` gives the same
-wording for an `ApiError` that stops a worker that is already running.
+The worker stops (`StartupError`) when nothing would work: every connection tried failed
+(with one connection: when it fails). A failure of some connections among several only
+gets a warning: one tenant's bad key must not keep the others from syncing. An API that
+answers 5xx or 429 only gets a warning too: the pollers retry those. `explain` gives the
+same wording for an `ApiError` that stops a worker that is already running, and
+`describe_refusal` for one connection's keys refused while it runs.
 """
 
 from __future__ import annotations
@@ -33,18 +48,31 @@ from connectors.exceptions import (
     LedgerlinkError,
     TransientApiError,
 )
+from connectors.poweroffice.client import subscription_budget
 from connectors.poweroffice.resources import Resource
 from connectors.transport import RetryPolicy
+from connectors.transport.ratelimit import budget_key
 from streams.clients import chargebee_client, poweroffice_client
-from streams.config import ConnectionSettings, Settings
+from streams.config import ConnectionSettings, PowerOfficeSettings, Settings
 
-__all__ = ["StartupError", "check_connections", "describe_failure", "explain"]
+__all__ = [
+    "POWEROFFICE_PROBES",
+    "StartupError",
+    "check_connections",
+    "describe_failure",
+    "describe_refusal",
+    "explain",
+    "probe_rate",
+    "stop_or_warn",
+]
 
 log = logging.getLogger(__name__)
 
 #: One retry, quickly: a person is waiting for the verdict.
 CHECK_RETRY = RetryPolicy(max_attempts=2, base_delay=0.2, max_delay=0.5)
 CHECK_TIMEOUT = 5.0
+#: The most connections tried in turn to tell a PowerOffice Go integration works.
+POWEROFFICE_PROBES = 3
 
 POWEROFFICE = "poweroffice"
 CHARGEBEE = "chargebee"
@@ -175,13 +203,27 @@ def _could_not_connect(exc: BaseException) -> bool:
     return True  # no cause to tell by: say what to check rather than start blind
 
 
+def _system_of(exc: ApiError) -> str:
+    return exc.system if exc.system in _SYSTEM_NAMES else POWEROFFICE
+
+
+def _step_of(exc: ApiError) -> str:
+    """Whether ``exc`` came from PowerOffice Go's token call or from the API itself."""
+    return TOKEN if "OAuth/Token" in exc.message or "token" in exc.message else API
+
+
+def describe_refusal(connection: ConnectionSettings, exc: ApiError) -> str:
+    """One sentence for ``connection``'s keys refused while the worker runs, in the start-up
+    check's words (the variables to check, never a value)."""
+    return _prefix(connection) + _refused(connection, _system_of(exc), _step_of(exc), exc)
+
+
 def explain(settings: Settings, exc: ApiError) -> StartupError:
     """The error for an `ApiError` that stopped a running worker, in `check_connections`'
     words when the worker serves one connection."""
-    system = exc.system if exc.system in _SYSTEM_NAMES else POWEROFFICE
+    system = _system_of(exc)
     if len(settings.connections) == 1:
-        step = TOKEN if "OAuth/Token" in exc.message or "token" in exc.message else API
-        text = describe_failure(settings.connections[0], system, step, exc)
+        text = describe_failure(settings.connections[0], system, _step_of(exc), exc)
         if text is not None:
             return StartupError(f"the worker stopped: {text}")
     return StartupError(
@@ -210,21 +252,93 @@ async def _check(
     return None
 
 
-async def _check_connection(connection: ConnectionSettings, http: httpx.AsyncClient) -> list[str]:
+def probe_rate(requests_per_second: float, partitions: int) -> float:
+    """The pace of the start-up check's PowerOffice Go calls in one worker: the budget
+    divided by ``partitions``, the most workers that ever have work, so that the workers
+    of one integration started together stay within its budget."""
+    return requests_per_second / max(partitions, 1)
+
+
+def stop_or_warn(checked: int, problems: list[str]) -> tuple[list[str], list[str]]:
+    """(problems that stop the worker, problems only worth a warning) of ``checked``
+    connections: the worker stops when every one of them failed (one connection: when it
+    failed); otherwise the failed ones are their tenants' trouble and only warned about."""
+    if problems and len(problems) >= checked:
+        return problems, []
+    return [], problems
+
+
+def _integrations(connections: tuple[ConnectionSettings, ...]) -> list[list[ConnectionSettings]]:
+    """The connections grouped by PowerOffice Go subscription key (one budget each), in order."""
+    groups: dict[str, list[ConnectionSettings]] = {}
+    for connection in connections:
+        key = budget_key("poweroffice", connection.poweroffice.subscription_key.reveal())
+        groups.setdefault(key, []).append(connection)
+    return list(groups.values())
+
+
+async def _check_one_poweroffice(
+    connection: ConnectionSettings, http: httpx.AsyncClient
+) -> str | None:
     poweroffice = poweroffice_client(connection.poweroffice, http=http, retry=CHECK_RETRY)
-    chargebee = chargebee_client(connection.chargebee, http=http, retry=CHECK_RETRY)
 
     async def one_department() -> object:
         return await poweroffice.list_page(Resource.DEPARTMENTS, page_size=1)
 
-    async def one_customer() -> object:
-        return await chargebee.list_customers_page(limit=1, sort_by_updated_at=False)
-
-    problems = await asyncio.gather(
-        _check(connection, POWEROFFICE, [(TOKEN, poweroffice.sign_in), (API, one_department)]),
-        _check(connection, CHARGEBEE, [(API, one_customer)]),
+    return await _check(
+        connection, POWEROFFICE, [(TOKEN, poweroffice.sign_in), (API, one_department)]
     )
-    return [problem for problem in problems if problem is not None]
+
+
+async def _check_poweroffice(
+    connections: list[ConnectionSettings], http: httpx.AsyncClient
+) -> tuple[list[str], list[str]]:
+    """Try ``connections`` of one subscription key in turn until one signs in and lists a
+    department; (stopping problems, warnings)."""
+    failed: list[str] = []
+    tried = connections[:POWEROFFICE_PROBES]
+    for connection in tried:
+        problem = await _check_one_poweroffice(connection, http)
+        if problem is None:
+            break
+        failed.append(problem)
+    return stop_or_warn(len(tried), failed)
+
+
+async def _check_chargebee(
+    connections: tuple[ConnectionSettings, ...], http: httpx.AsyncClient
+) -> tuple[list[str], list[str]]:
+    """Every connection's site lists one customer; (stopping problems, warnings)."""
+
+    async def check_site(connection: ConnectionSettings) -> str | None:
+        chargebee = chargebee_client(connection.chargebee, http=http, retry=CHECK_RETRY)
+
+        async def one_customer() -> object:
+            return await chargebee.list_customers_page(limit=1, sort_by_updated_at=False)
+
+        return await _check(connection, CHARGEBEE, [(API, one_customer)])
+
+    found = await asyncio.gather(*(check_site(c) for c in connections))
+    return stop_or_warn(len(connections), [p for p in found if p is not None])
+
+
+@contextlib.contextmanager
+def _paced(settings: Settings) -> Iterator[None]:
+    """Slow each subscription key's budget in this process to `probe_rate` while checking."""
+    budgets: dict[str, PowerOfficeSettings] = {}
+    for connection in settings.connections:
+        po = connection.poweroffice
+        budgets.setdefault(budget_key("poweroffice", po.subscription_key.reveal()), po)
+    for po in budgets.values():
+        bucket = subscription_budget(po.subscription_key, po.requests_per_second)
+        bucket.set_rate(probe_rate(po.requests_per_second, settings.partitions))
+    try:
+        yield
+    finally:
+        for po in budgets.values():
+            subscription_budget(po.subscription_key, po.requests_per_second).set_rate(
+                po.requests_per_second
+            )
 
 
 @contextlib.contextmanager
@@ -250,23 +364,33 @@ async def check_connections(
     request_timeout: float = CHECK_TIMEOUT,
     http: httpx.AsyncClient | None = None,
 ) -> None:
-    """Raise `StartupError` naming every problem found, or return when all is well.
+    """Raise `StartupError` naming every problem that stops the worker, or return (having
+    logged a warning for each connection that failed while others passed).
 
     ``http`` lends the HTTP session (tests pass one over a mock transport); by default the
     check opens its own with ``request_timeout``.
     """
-    with _clients_quiet():
+    with _clients_quiet(), _paced(settings):
         if http is None:
             async with httpx.AsyncClient(timeout=request_timeout) as own:
                 found = await _check_all(settings, own)
         else:
             found = await _check_all(settings, http)
-    problems = [problem for problems in found for problem in problems]
+    problems = [problem for stopping, _ in found for problem in stopping]
     if problems:
         raise StartupError("cannot start the worker: " + "; ".join(problems))
+    for _, warnings in found:
+        for warning in warnings:
+            log.warning(
+                "%s; starting without it: its owner retries it while the others sync", warning
+            )
 
 
-async def _check_all(settings: Settings, http: httpx.AsyncClient) -> list[list[str]]:
+async def _check_all(
+    settings: Settings, http: httpx.AsyncClient
+) -> list[tuple[list[str], list[str]]]:
+    groups = _integrations(settings.connections)
     return await asyncio.gather(
-        *(_check_connection(connection, http) for connection in settings.connections)
+        *(_check_poweroffice(group, http) for group in groups),
+        _check_chargebee(settings.connections, http),
     )

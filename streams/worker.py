@@ -2,7 +2,9 @@
 `streams.engine`.
 
 Order matters. Nothing touches the disk until the settings are known to work: the start-up
-check (`streams.preflight`) signs in to both APIs for every connection, then the topics
+check (`streams.preflight`) signs in to PowerOffice Go once per integration and reaches
+every connection's Chargebee site (each connection's own PowerOffice Go keys are proven by
+its first poll, on the worker that comes to own it), then the topics
 are made sure of, which also proves Kafka answers. Each failure there is a
 `LedgerlinkError` whose one line the command line prints. Only then is the data directory
 created and Faust started.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -54,7 +55,7 @@ class TokenBucket:
     The budget is a generic cell-rate schedule: each grant takes the next free slot, so with
     ``capacity`` 1 the requests are spread evenly. Slots alone do not bound what leaves the
     process when the event loop stalls, so the bucket also keeps the grant times of the last
-    second and never grants more than ``rate`` (at least one) in any sliding second, which
+    second and never grants more than ``rate`` (rounded up) in any sliding second, which
     is how the APIs count. Both hold whoever the grants go to.
 
     Callers that find the budget free and nobody waiting are granted at once; the others
@@ -66,6 +67,9 @@ class TokenBucket:
 
     The arithmetic (`wait_time`, `next_turn`, `take`, `poll_rate`) reads the clock and
     never sleeps, so it is tested with a fake one; `acquire` is the async part.
+
+    The sliding-second cap is ``rate`` rounded up — as many as evenly spaced slots put in a
+    second anyway. (Rounded down, a worker's share of 1.6/s would be granted at 1/s.)
     """
 
     def __init__(
@@ -110,7 +114,7 @@ class TokenBucket:
         self.rate = rate
         self._interval = 1.0 / rate
         self._tolerance = (self.capacity - 1.0) * self._interval
-        self._per_second = max(1, int(rate))
+        self._per_second = math.ceil(rate)
 
     def pause_for(self, seconds: float) -> None:
         """Hold every later caller back for ``seconds`` (the server said Retry-After)."""

@@ -16,7 +16,11 @@ that finds PowerOffice Go hard deletes, run with a connection's PowerOffice Go p
 its reconcile interval passed) and by `ledgerlink poll` (`run_polling`). A transient
 failure of one source is logged and retried at its lane's next poll without stopping the
 others; a permanent one (bad keys, a malformed answer) stops the loop with an error that
-says what to fix.
+says what to fix — except a connection's keys refused (401/403) while the loop polls
+several connections: that is one tenant's trouble, so the lane is logged as an error and
+tried again only after ``refused_retry`` seconds, and the other connections go on. (A
+worker's first poll of a connection is what proves its keys: the start-up check,
+`streams.preflight`, signs in only once per integration.)
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from dataclasses import dataclass, field
 from connectors.chargebee.client import ChargebeeClient
 from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.events import ChangeEvent
-from connectors.exceptions import TransientApiError
+from connectors.exceptions import (
+    ApiError,
+    AuthenticationError,
+    PermanentApiError,
+    TransientApiError,
+)
 from connectors.polling.cursor_store import CursorStore, FileCursorStore
 from connectors.polling.publisher import ChangePublisher, EventSink, PublishError
 from connectors.polling.runner import ChangeSource, PollResult, poll_once
@@ -63,6 +72,17 @@ SYSTEMS = ("poweroffice", "chargebee")
 
 #: The longest the loop sleeps before it looks again at webhooks, ownership and budgets.
 LOOK_AGAIN_SECONDS = 1.0
+#: How long a lane whose keys were refused waits before it is tried again.
+REFUSED_RETRY_SECONDS = 300.0
+
+
+def is_refusal(exc: ApiError) -> bool:
+    """Whether ``exc`` says the connection's keys were refused (not a bad request)."""
+    return isinstance(exc, AuthenticationError) or exc.status in (401, 403)
+
+
+def _say_refused(connection: str, exc: ApiError) -> str:
+    return f"connection {connection!r}: {exc.system} refused its keys ({exc})"
 
 
 def connection_sources(
@@ -143,9 +163,12 @@ class PollLoop:
         schedule: ScheduleSettings | None = None,
         webhooks: WebhookHealth | None = None,
         clock: Callable[[], float] = time.monotonic,
+        describe_refusal: Callable[[str, ApiError], str] = _say_refused,
+        refused_retry: float = REFUSED_RETRY_SECONDS,
     ) -> None:
         """``owns``: whether this worker polls a connection now (it owns the connection's
-        partition, `streams.ownership`); asked before every poll. None: every connection."""
+        partition, `streams.ownership`); asked before every poll. None: every connection.
+        ``describe_refusal``: the sentence logged when a connection's keys are refused."""
         self.connections = list(connections)
         self.store = store
         self.sink = sink
@@ -156,6 +179,8 @@ class PollLoop:
         self.owns: Callable[[str], bool] = owns if owns is not None else (lambda _c: True)
         self.webhooks = webhooks
         self._clock = clock
+        self._describe_refusal = describe_refusal
+        self.refused_retry = refused_retry
         rates: dict[Hashable, Callable[[], float]] = {}
         spare: dict[Hashable, Callable[[], float]] = {}
         for poll in self.connections:
@@ -275,12 +300,23 @@ class PollLoop:
         connection = lane.connection
         results: list[PollResult] = []
         listings = 0.0
-        failed = False
+        failed = refused = False
         for source in work.sources:
             try:
                 result = await poll_once(
                     source, connection=connection, store=self.store, sink=self.sink
                 )
+            except PermanentApiError as exc:
+                if len(self.connections) == 1 or not is_refusal(exc):
+                    raise
+                log.error(
+                    "%s; not polled again for %.0f s, the other connections go on",
+                    self._describe_refusal(connection, exc),
+                    self.refused_retry,
+                )
+                listings += 1
+                failed = refused = True
+                break
             except (TransientApiError, PublishError) as exc:
                 log.warning(
                     "%s %s %s: poll failed, retrying at its next poll: %s",
@@ -298,7 +334,8 @@ class PollLoop:
         extra = 0.0
         deletions = work.poll.deletions
         if (
-            deletions is not None
+            not refused
+            and deletions is not None
             and lane.system == "poweroffice"
             and self._reconcile_due(connection)
         ):
@@ -314,6 +351,8 @@ class PollLoop:
         self.schedule.finish(
             lane, self._clock(), listings=listings, extra=extra, active=published > 0
         )
+        if refused:
+            lane.due = max(lane.due, self._clock() + self.refused_retry)
         if self.runtime is not None and self.owns(connection):  # not if it moved meanwhile
             self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
         self._record_lane(lane)

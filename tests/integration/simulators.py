@@ -10,6 +10,7 @@ from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.poweroffice.sim import server as po_sim
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator, start_simulator
+from connectors.simkit.limits import SlidingWindowLimiter
 
 
 @dataclass
@@ -33,18 +34,22 @@ async def start_simulator_pair(
     site: str,
     api_key: str,
     cb_rate_limit_per_minute: int,
+    po_limiter: SlidingWindowLimiter | None = None,
 ) -> SimulatorPair:
+    """``po_limiter``: a PowerOffice Go rate window shared with other companies' simulators
+    (one integration, one subscription key's budget), instead of one of its own."""
     po_store = PowerOfficeStore()
     cb_store = ChargebeeStore()
-    po = await start_simulator(
-        po_sim.build_app(
-            application_key=application_key,
-            client_key=client_key,
-            subscription_key=subscription_key,
-            rate_limit=po_rate_limit,
-            store=po_store,
-        )
+    po_app = po_sim.build_app(
+        application_key=application_key,
+        client_key=client_key,
+        subscription_key=subscription_key,
+        rate_limit=po_rate_limit,
+        store=po_store,
     )
+    if po_limiter is not None:
+        po_app[po_sim.LIMITER_KEY] = po_limiter
+    po = await start_simulator(po_app)
     cb = await start_simulator(
         cb_sim.build_app(
             site=site,

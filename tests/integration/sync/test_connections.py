@@ -30,6 +30,7 @@ from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.poweroffice.resources import Resource
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import RunningSimulator
+from connectors.simkit.limits import SlidingWindowLimiter
 from tests.integration.simulators import start_simulator_pair
 
 from .conftest import (
@@ -105,7 +106,11 @@ class Company:
         await self.cb.stop()
 
 
-async def start_company(connection: str) -> Company:
+async def start_company(
+    connection: str, *, po_limiter: SlidingWindowLimiter | None = None
+) -> Company:
+    """``po_limiter``: the PowerOffice Go rate window this company shares with others (one
+    integration); by default its simulator counts its own."""
     client_key = f"{connection}-client-key-{os.urandom(4).hex()}"
     cb_api_key = f"test_{connection}_key_{os.urandom(4).hex()}"
     site = f"{connection}-test"
@@ -117,6 +122,7 @@ async def start_company(connection: str) -> Company:
         site=site,
         api_key=cb_api_key,
         cb_rate_limit_per_minute=CB_RATE_LIMIT_PER_MINUTE,
+        po_limiter=po_limiter,
     )
     return Company(
         connection=connection,
@@ -299,6 +305,37 @@ def connections_harness(
         poll_interval=poll_interval,
         companies={company.connection: company for company in companies},
         connections_file=connections_file,
+    )
+
+
+def group_worker(
+    companies: list[Company],
+    n: int,
+    *,
+    connections_file: Path,
+    kafka_bootstrap: str,
+    topic_name: str,
+    tmp_path: Path,
+    poll_interval: float = POLL_INTERVAL,
+    extra_env: dict[str, str] | None = None,
+) -> ConnectionsHarness:
+    """Worker ``n`` of a consumer group (one topic prefix) serving ``companies`` from
+    ``connections_file``, with its own data directory and log in ``tmp_path``."""
+    data_dir = tmp_path / f"worker-{n}"
+    data_dir.mkdir()
+    return ConnectionsHarness(
+        po_store=companies[0].po_store,
+        cb_store=companies[0].cb_store,
+        po=companies[0].po,
+        cb=companies[0].cb,
+        kafka_bootstrap=kafka_bootstrap,
+        prefix=f"{topic_name}.",
+        data_dir=data_dir,
+        log_path=tmp_path / f"worker-{n}.log",
+        poll_interval=poll_interval,
+        companies={c.connection: c for c in companies},
+        connections_file=connections_file,
+        extra_env=dict(extra_env or {}),
     )
 
 

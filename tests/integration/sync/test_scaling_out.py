@@ -27,6 +27,7 @@ from .test_connections import (
     Company,
     ConnectionsHarness,
     connections_toml,
+    group_worker,
     reset_stats,
     sim_stats,
     start_company,
@@ -181,21 +182,15 @@ async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
             connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
         )
         for n in range(WORKERS):
-            data_dir = tmp_path / f"worker-{n}"
-            data_dir.mkdir()
             started.append(
-                ConnectionsHarness(
-                    po_store=companies[0].po_store,
-                    cb_store=companies[0].cb_store,
-                    po=companies[0].po,
-                    cb=companies[0].cb,
-                    kafka_bootstrap=kafka_bootstrap,
-                    prefix=f"{topic_name}.",
-                    data_dir=data_dir,
-                    log_path=tmp_path / f"worker-{n}.log",
-                    poll_interval=POLL_INTERVAL,
-                    companies={c.connection: c for c in companies},
+                group_worker(
+                    companies,
+                    n,
                     connections_file=connections_file,
+                    kafka_bootstrap=kafka_bootstrap,
+                    topic_name=topic_name,
+                    tmp_path=tmp_path,
+                    poll_interval=POLL_INTERVAL,
                     extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
                 )
             )

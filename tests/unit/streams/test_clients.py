@@ -73,3 +73,17 @@ async def test_closing_a_polling_twin_leaves_the_clients_session_open():
     finally:
         await served.aclose()
     assert clients.poweroffice._http.is_closed
+
+
+def test_knowing_every_workers_connections_deals_whole_requests():
+    key = "test-clients-subscription-f"
+    served = ServedClients(connections(20, key))
+    bucket = subscription_budget(Secret(key), 9.0)
+    members = [{f"c{n}" for n in range(0, 9)}, {f"c{n}" for n in range(9, 15)}]
+    members.append({f"c{n}" for n in range(15, 20)})
+    # In proportion 4.05, 2.7 and 2.25 requests/s: whole, 4, 3 and 2.
+    dealt = []
+    for me, owned in enumerate(members):
+        served.share_poweroffice_budget(owned, members=members, me=me)
+        dealt.append(bucket.rate)
+    assert dealt == [4.0, 3.0, 2.0]

@@ -6,7 +6,14 @@ from typing import NamedTuple
 
 import pytest
 
-from streams.ownership import Ownership, budget_share, owned_connections, partition_for
+from streams.ownership import (
+    Ownership,
+    budget_share,
+    dealt_budget,
+    member_partitions,
+    owned_connections,
+    partition_for,
+)
 
 CONNECTIONS = tuple(f"tenant-{n:02d}" for n in range(12))
 
@@ -48,6 +55,43 @@ def test_the_shares_of_workers_splitting_the_connections_add_up_to_the_budget():
     for split in splits:
         working = [n for n in split if n]  # a worker with no connection makes no calls
         assert sum(budget_share(9.0, n, 12) for n in working) == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize(
+    ("budget", "owned", "dealt"),
+    [
+        (8.0, [4, 8, 8], [2, 3, 3]),  # 1.6, 3.2, 3.2: the largest remainder gets the spare one
+        (9.0, [9, 6, 5], [4, 3, 2]),  # 4.05, 2.7, 2.25
+        (8.0, [20], [8]),
+        (8.0, [4, 4, 4], [3, 3, 2]),  # a tie goes to the earlier member
+        (8.0, [0, 10, 10], [0, 4, 4]),
+        (8.5, [1, 1], [4, 4]),  # whole requests only
+        (2.0, [1, 1, 1], [1, 1, 0]),  # more workers than requests: one gets none
+    ],
+)
+def test_the_budget_is_dealt_in_whole_requests(budget, owned, dealt):
+    assert dealt_budget(budget, owned) == dealt
+
+
+@pytest.mark.parametrize("owned", [[4, 8, 8], [9, 6, 5], [1, 2, 3, 4, 5, 5], [7, 13]])
+def test_whole_requests_never_add_up_to_more_than_the_budget(owned):
+    """Shares of 1.6/s each send two requests in some seconds: three workers' fractional
+    shares can meet in one second above the budget; whole ones cannot."""
+    dealt = dealt_budget(8.0, owned)
+    assert sum(dealt) == 8
+    floors = [int(8 * n / sum(owned)) for n in owned]
+    assert all(d in (f, f + 1) for d, f in zip(dealt, floors, strict=True))
+
+
+def test_members_are_listed_in_one_order_on_every_worker():
+    distribution = {
+        "http://b:6066": {"p.changes": [1, 4], "p.upserts.chargebee": [1, 4]},
+        "http://a:6066": {"p.changes": [0, 2]},
+        "http://c:6066": {},
+    }
+    found = member_partitions(distribution, "p.changes", "http://b:6066")
+    assert found == ([frozenset({0, 2}), frozenset({1, 4}), frozenset()], 1)
+    assert member_partitions(distribution, "p.changes", "http://d:6066") is None
 
 
 def test_with_no_connections_the_whole_budget_stays():

@@ -239,3 +239,25 @@ def test_a_bucket_nobody_asks_for_the_poll_rate_keeps_only_the_last_writes():
     bucket = TokenBucket(10, clock=clock)
     serve(bucket, clock, writes=1, polls=0, until=60.0)  # 600 writes
     assert len(bucket._write_grants) <= 10 * 5 + 1
+
+
+def steady_grants(bucket: TokenBucket, clock: FakeClock, seconds: float) -> int:
+    """How many requests one caller after another is granted in ``seconds`` (as `acquire`
+    does it: wait until the budget allows a grant, then take it)."""
+    end = clock.now + seconds
+    granted = 0
+    while True:
+        clock.now += bucket.wait_time()
+        if clock.now >= end:
+            return granted
+        bucket.take(Priority.WRITE)
+        granted += 1
+
+
+@pytest.mark.parametrize("rate", [1.6, 2.4, 3.2, 0.5, 4.0])
+def test_a_fractional_rate_is_granted_in_full(rate):
+    """A worker's share of a budget (8 * 4/20 = 1.6/s) is no integer; the sliding-second
+    cap must not round it down (it once granted 1.6/s as 1/s)."""
+    clock = FakeClock()
+    bucket = TokenBucket(rate, clock=clock)
+    assert steady_grants(bucket, clock, 100.0) == pytest.approx(rate * 100, abs=1)

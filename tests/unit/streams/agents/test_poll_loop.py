@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from connectors.events import ChangeEvent, Op, Origin, Source
-from connectors.exceptions import PermanentApiError, TransientApiError
+from connectors.exceptions import AuthenticationError, PermanentApiError, TransientApiError
 from connectors.polling.cursor import RecordMark
 from connectors.polling.cursor_store import FileCursorStore
 from connectors.polling.schedule import ScheduleSettings
@@ -204,3 +204,32 @@ async def test_a_round_does_not_wait_for_a_connection_that_moved_away(tmp_path):
         assert runtime.idle_cycles == 0  # b keeps failing
         owned.discard("b")  # b's partition went to another worker
         await wait_until(lambda: runtime.idle_cycles >= 2, "quiet rounds of a alone")
+
+
+async def test_one_connections_refused_keys_pause_its_lane_and_the_others_go_on(tmp_path, caplog):
+    (a, a_sources), (b, b_sources) = connection("a"), connection("b")
+    a_sources["Employee"].error = AuthenticationError(
+        "invalid_client", system="poweroffice", status=401
+    )
+    runtime = Runtime()
+    loop = loop_of(
+        [a, b],
+        tmp_path,
+        runtime=runtime,
+        describe_refusal=lambda conn, exc: f"{conn} refused: check {conn.upper()}_PO",
+        refused_retry=3600.0,
+    )
+    async with running(loop):
+        await wait_until(lambda: b_sources["Employee"].reads >= 5, "b polled again and again")
+        assert a_sources["Employee"].reads == 1  # paused, not retried at once
+        assert a_sources["Customer"].reads == 0  # the lane stopped at the refusal
+        assert a_sources["customer"].reads >= 2  # its Chargebee lane is not a's keys' problem
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("a refused: check A_PO" in message for message in errors), errors
+
+
+async def test_refused_keys_of_the_only_connection_stop_the_loop(tmp_path):
+    conn, sources = connection("a")
+    sources["Employee"].error = AuthenticationError("invalid_client", system="poweroffice")
+    with pytest.raises(AuthenticationError):
+        await asyncio.wait_for(loop_of([conn], tmp_path).run(), 20)
