@@ -112,6 +112,7 @@ async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) ->
     runs = [
         ("join agent (Faust)", ["join"], shared),
         ("join agent, tables untallied", ["join", "--untallied"], None),
+        ("pipelined join sketch (not the worker's)", ["join", "--pipelined"], None),
         ("Faust agent that only forwards", ["forward"], None),
         ("Faust forwarding, ack per event", ["forward", "--ack-each"], None),
         ("raw aiokafka loop", ["raw"], shared),
@@ -133,6 +134,7 @@ async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) ->
     ratios = [
         ("join ÷ raw (aim ≥ 0.8)", join, raw),
         ("join ÷ raw acking each event", join, rates["raw loop, ack per event"]),
+        ("pipelined sketch ÷ raw", rates["pipelined join sketch (not the worker's)"], raw),
         ("Faust forwarding ÷ raw", rates["Faust agent that only forwards"], raw),
         (
             "join ÷ Faust forwarding, ack per event",

@@ -3,7 +3,8 @@
     join   the join agent alone: a Faust app with the worker's topics and tables
            (`streams.app.build_app`) and only `JoinAgent` on `changes` — no pollers, no
            sinks — writing its tables through the status tallies, as the worker does
-           (``--untallied``: straight into the tables, to see what the counting costs).
+           (``--untallied``: straight into the tables, to see what the counting costs;
+           ``--pipelined``: the sketch `benchmarks.pipelined_join` instead of the join).
     forward  Faust's own floor: the same app with, instead of the join, an agent that only
            forwards each event of `changes` to `changes.forward-out` (``--ack-each``:
            waiting for each one's ack before the next event, as the join does).
@@ -28,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust import Worker
 
+from benchmarks.pipelined_join import PipelinedJoin
 from mappings import load_flows
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
@@ -41,7 +43,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def run_join(*, tallied: bool) -> None:
+def run_join(*, tallied: bool, pipelined: bool = False) -> None:
     settings = load_settings()
     topology = build_app(settings)
     app, names = topology.app, topology.names
@@ -50,7 +52,7 @@ def run_join(*, tallied: bool) -> None:
         tallies = TableTallies(topology.links, topology.reports)
         tallies.follow(app)
         links, reports = tallies.links, tallies.reports
-    join = JoinAgent(
+    join = (PipelinedJoin if pipelined else JoinAgent)(
         flows=load_flows(),
         links=links,
         reports=reports,
@@ -127,10 +129,13 @@ def main() -> None:
     parser.add_argument(
         "--untallied", action="store_true", help="join: write the tables without the tallies"
     )
+    parser.add_argument(
+        "--pipelined", action="store_true", help="join: the pipelined sketch (not the worker's)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.mode == "join":
-        run_join(tallied=not args.untallied)
+        run_join(tallied=not args.untallied, pipelined=args.pipelined)
     elif args.mode == "forward":
         run_forward(ack_each=args.ack_each)
     else:
