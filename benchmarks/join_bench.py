@@ -30,6 +30,15 @@ def change_events(connection: str, count: int) -> list[tuple[bytes, bytes]]:
     return out
 
 
+# where each helper mode (`join_stage.py MODE [--ack-each]`) writes one message per event
+OUTPUTS = {
+    ("raw", False): ".raw-out",
+    ("raw", True): ".raw-ack-out",
+    ("forward", False): ".forward-out",
+    ("forward", True): ".forward-ack-out",
+}
+
+
 async def throughput_of(
     args: argparse.Namespace,
     env: Mapping[str, str],
@@ -80,7 +89,10 @@ async def preloaded_changes(
     names = load_settings(env).topics
     await ensure_topics(
         bootstrap,
-        [*names.all, names.changes + ".raw-out", names.changes + ".raw-ack-out"],
+        [
+            *names.all,
+            *(names.changes + suffix for suffix in OUTPUTS.values()),
+        ],
         partitions=1,
         replication_factor=1,
     )
@@ -95,11 +107,14 @@ async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) ->
     shared = await preloaded_changes(bootstrap, events)
     produced = time.monotonic() - started
     out = {"change events preloaded": f"{args.events} ({args.events / produced:.0f}/s produced)"}
-    # Each join run needs its own topics (its consumer group and tables are the app's);
+    # Each Faust run needs its own topics (its consumer group and tables are the app's);
     # the raw loops read the first set under groups of their own.
     runs = [
         ("join agent (Faust)", ["join"], shared),
         ("join agent, tables untallied", ["join", "--untallied"], None),
+        ("pipelined join sketch (not the worker's)", ["join", "--pipelined"], None),
+        ("Faust agent that only forwards", ["forward"], None),
+        ("Faust forwarding, ack per event", ["forward", "--ack-each"], None),
         ("raw aiokafka loop", ["raw"], shared),
         ("raw loop, ack per event", ["raw", "--ack-each"], shared),
     ]
@@ -107,18 +122,27 @@ async def join_scenario(args: argparse.Namespace, bootstrap: str, work: Path) ->
     for label, mode, given in runs:
         env = given if given is not None else await preloaded_changes(bootstrap, events)
         names = load_settings(env).topics
-        topic = {
-            "join": names.upserts_chargebee,
-            "raw": names.changes + (".raw-ack-out" if "--ack-each" in mode else ".raw-out"),
-        }[mode[0]]
+        if mode[0] == "join":
+            topic = names.upserts_chargebee
+        else:
+            topic = names.changes + OUTPUTS[(mode[0], "--ack-each" in mode)]
         run_dir = work / "-".join(mode).replace("--", "")
         await asyncio.to_thread(run_dir.mkdir, exist_ok=True)
         rates[label] = await throughput_of(args, env, run_dir, mode, topic, args.events)
         out[label] = "timed out" if rates[label] is None else f"{rates[label]:.0f} events/s"
     join, raw = rates["join agent (Faust)"], rates["raw aiokafka loop"]
-    acked = rates["raw loop, ack per event"]
-    if join and raw:
-        out["join ÷ raw (aim ≥ 0.8)"] = f"{join / raw:.2f}x"
-    if join and acked:
-        out["join ÷ raw acking each event"] = f"{join / acked:.2f}x"
+    ratios = [
+        ("join ÷ raw (aim ≥ 0.8)", join, raw),
+        ("join ÷ raw acking each event", join, rates["raw loop, ack per event"]),
+        ("pipelined sketch ÷ raw", rates["pipelined join sketch (not the worker's)"], raw),
+        ("Faust forwarding ÷ raw", rates["Faust agent that only forwards"], raw),
+        (
+            "join ÷ Faust forwarding, ack per event",
+            join,
+            rates["Faust forwarding, ack per event"],
+        ),
+    ]
+    for label, numerator, denominator in ratios:
+        if numerator and denominator:
+            out[label] = f"{numerator / denominator:.2f}x"
     return out

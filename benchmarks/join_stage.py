@@ -3,7 +3,11 @@
     join   the join agent alone: a Faust app with the worker's topics and tables
            (`streams.app.build_app`) and only `JoinAgent` on `changes` — no pollers, no
            sinks — writing its tables through the status tallies, as the worker does
-           (``--untallied``: straight into the tables, to see what the counting costs).
+           (``--untallied``: straight into the tables, to see what the counting costs;
+           ``--pipelined``: the sketch `benchmarks.pipelined_join` instead of the join).
+    forward  Faust's own floor: the same app with, instead of the join, an agent that only
+           forwards each event of `changes` to `changes.forward-out` (``--ack-each``:
+           waiting for each one's ack before the next event, as the join does).
     raw    the floor: a plain aiokafka loop that consumes the same `changes` topic and
            produces one message per event (``--ack-each``: waiting for each one's ack, as
            the join agent does before committing its table writes).
@@ -19,10 +23,13 @@ import argparse
 import asyncio
 import logging
 import time
+from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faust import Worker
 
+from benchmarks.pipelined_join import PipelinedJoin
 from mappings import load_flows
 from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
@@ -36,7 +43,7 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def run_join(*, tallied: bool) -> None:
+def run_join(*, tallied: bool, pipelined: bool = False) -> None:
     settings = load_settings()
     topology = build_app(settings)
     app, names = topology.app, topology.names
@@ -45,7 +52,7 @@ def run_join(*, tallied: bool) -> None:
         tallies = TableTallies(topology.links, topology.reports)
         tallies.follow(app)
         links, reports = tallies.links, tallies.reports
-    join = JoinAgent(
+    join = (PipelinedJoin if pipelined else JoinAgent)(
         flows=load_flows(),
         links=links,
         reports=reports,
@@ -57,8 +64,37 @@ def run_join(*, tallied: bool) -> None:
         clock_ms=now_ms,
     )
     app.agent(topology.topics[names.changes], name="ledgerlink.join")(join.run)
-    (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    Worker(app, loglevel="warning", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    _run_worker(app, settings.data_dir)
+
+
+def _run_worker(app: Any, data_dir: Path) -> None:
+    (data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    # "info", as `ledgerlink worker` runs: at "warning" Faust's worker keeps its terminal
+    # spinner and sets the root logger to DEBUG so that it spins on every record, which
+    # makes aiokafka and Faust build a debug record per message sent (~10 % of the run).
+    Worker(app, loglevel="info", quiet=True, redirect_stdouts=False).execute_from_commandline()
+
+
+def run_forward(*, ack_each: bool) -> None:
+    settings = load_settings()
+    topology = build_app(settings)
+    app, names = topology.app, topology.names
+    out_name = forward_topic(names.changes, ack_each=ack_each)
+    out = app.topic(out_name, key_serializer="raw", value_serializer="raw", partitions=1)
+
+    async def forward(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            sent = await out.send(key=message.key, value=message.value)
+            if ack_each:
+                await sent
+
+    app.agent(topology.topics[names.changes], name="ledgerlink.forward")(forward)
+    _run_worker(app, settings.data_dir)
+
+
+def forward_topic(changes: str, *, ack_each: bool) -> str:
+    return f"{changes}.forward{'-ack' if ack_each else ''}-out"
 
 
 async def run_raw(ack_each: bool) -> None:
@@ -88,15 +124,20 @@ async def run_raw(ack_each: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("join", "raw"))
-    parser.add_argument("--ack-each", action="store_true", help="raw: wait for each ack")
+    parser.add_argument("mode", choices=("join", "forward", "raw"))
+    parser.add_argument("--ack-each", action="store_true", help="raw, forward: wait for each ack")
     parser.add_argument(
         "--untallied", action="store_true", help="join: write the tables without the tallies"
+    )
+    parser.add_argument(
+        "--pipelined", action="store_true", help="join: the pipelined sketch (not the worker's)"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.mode == "join":
-        run_join(tallied=not args.untallied)
+        run_join(tallied=not args.untallied, pipelined=args.pipelined)
+    elif args.mode == "forward":
+        run_forward(ack_each=args.ack_each)
     else:
         asyncio.run(run_raw(args.ack_each))
 

@@ -19,8 +19,11 @@ tenants  N connections (one PowerOffice Go integration shared by all, as in prod
          servers' 429s.
 join     the join agent alone (`benchmarks/join_stage.py join`, no pollers or sinks) over
          M change events preloaded into a fresh `changes` topic, against a raw aiokafka
-         consume→produce loop over the same events on the same broker: throughput of
-         each from the timestamps of what they produced, and the ratio (aim ≥ 0.8x).
+         consume→produce loop over the same events on the same broker, and against a
+         Faust agent that only forwards each event (Faust's own floor, with and without
+         a wait for each ack as the join makes), and a pipelined join sketch
+         (`benchmarks/pipelined_join.py`, not the worker's): throughput of each from the
+         timestamps of what they produced, and the ratios (aim ≥ 0.8x of raw).
 links    a link table of L links (and their Chargebee-side index entries) written to the
          table's changelog, recovered by a worker: recovery time, worker RSS, the time of
          GET /ledgerlink/status, and — the worker stopped — the time of one link lookup in

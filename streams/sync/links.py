@@ -16,9 +16,11 @@ place, because Faust only logs assignments.
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+import orjson
 
 __all__ = ["Link", "LinkState", "LinkTable", "SideState"]
 
@@ -59,8 +61,8 @@ class Link:
     updated_ms: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = self.state.value
+        # through orjson (states as their values), much cheaper than asdict's deep copy
+        data: dict[str, Any] = orjson.loads(orjson.dumps(self))
         return data
 
     @classmethod

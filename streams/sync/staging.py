@@ -56,10 +56,15 @@ class StagedMapping(MutableMapping[str, Any]):
 
     def commit(self) -> None:
         """Apply the buffered writes to the base mapping, in the order they were made."""
+        self.apply(self._base)
+        self._writes.clear()
+
+    def apply(self, target: MutableMapping[str, Any]) -> None:
+        """Apply the buffered writes to ``target`` and keep them buffered (a stage over
+        another stage hands its writes to the table, not to the stage below it)."""
         for key, value in self._writes.items():
             if value is _DELETED:
-                if key in self._base:
-                    del self._base[key]
+                if key in target:
+                    del target[key]
             else:
-                self._base[key] = value
-        self._writes.clear()
+                target[key] = value

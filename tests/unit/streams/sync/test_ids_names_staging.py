@@ -64,3 +64,16 @@ def test_dropping_a_staged_mapping_leaves_the_base_alone():
     staged = StagedMapping(base)
     staged["a"] = 2
     assert base == {"a": 1}
+
+
+def test_a_stage_over_a_stage_applies_its_writes_to_the_table_it_is_given():
+    table = {"a": 1, "b": 2}
+    first = StagedMapping(table)
+    first["a"] = 10
+    second = StagedMapping(first)
+    del second["b"]
+    second["c"] = second["a"] + 1  # reads the first stage's write
+    first.apply(table)
+    second.apply(table)
+    assert table == {"a": 10, "c": 11}
+    assert dict(second) == {"a": 10, "c": 11}  # still buffered after apply
