@@ -45,23 +45,30 @@ WINDOW_SECONDS = 8.0
 TAKEOVER_SECONDS = 45.0
 
 
-def spread_connection_ids() -> list[str]:
-    """Twelve connection ids on twelve different partitions, so that every worker owns
+def spread_connection_ids(partitions: int = PARTITIONS) -> list[str]:
+    """One connection id on each of ``partitions`` partitions, so that every worker owns
     connections whichever partitions it gets."""
     chosen: dict[int, str] = {}
     n = 0
-    while len(chosen) < PARTITIONS:
-        chosen.setdefault(partition_for(f"co{n}", PARTITIONS), f"co{n}")
+    while len(chosen) < partitions:
+        chosen.setdefault(partition_for(f"co{n}", partitions), f"co{n}")
         n += 1
-    return [chosen[p] for p in range(PARTITIONS)]
+    return [chosen[p] for p in range(partitions)]
 
 
 class Workers:
-    """Three workers of one consumer group (one topic prefix) and their companies."""
+    """Workers of one consumer group (one topic prefix), their companies, and the
+    partition count of their topics."""
 
-    def __init__(self, workers: list[ConnectionsHarness], companies: list[Company]) -> None:
+    def __init__(
+        self,
+        workers: list[ConnectionsHarness],
+        companies: list[Company],
+        partitions: int = PARTITIONS,
+    ) -> None:
         self.all = workers
         self.companies = companies
+        self.partitions = partitions
 
     def logs(self) -> str:
         return "\n".join(
@@ -88,7 +95,7 @@ class Workers:
         last: list[set[int]] = []
         while time.monotonic() < deadline:
             held = [await self.changes_partitions(w) for w in workers]
-            whole = sum(map(len, held)) == PARTITIONS == len(set().union(*held))
+            whole = sum(map(len, held)) == self.partitions == len(set().union(*held))
             if whole and all(held) and held == last:
                 return held
             last = held
@@ -99,7 +106,7 @@ class Workers:
         """Connection id → index (in ``held``) of the worker holding its partition."""
         return {
             c.connection: next(
-                n for n, h in enumerate(held) if partition_for(c.connection, PARTITIONS) in h
+                n for n, h in enumerate(held) if partition_for(c.connection, self.partitions) in h
             )
             for c in self.companies
         }
