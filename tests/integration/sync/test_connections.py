@@ -339,6 +339,37 @@ def group_worker(
     )
 
 
+def group_workers(
+    companies: list[Company],
+    count: int,
+    *,
+    kafka_bootstrap: str,
+    topic_name: str,
+    tmp_path: Path,
+    poll_interval: float = POLL_INTERVAL,
+    extra_env: dict[str, str] | None = None,
+) -> list[ConnectionsHarness]:
+    """``count`` workers of one consumer group serving ``companies`` from one connections
+    file written to ``tmp_path`` (the first company's PowerOffice Go URLs are shared)."""
+    connections_file = tmp_path / "connections.toml"
+    connections_file.write_text(
+        connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
+    )
+    return [
+        group_worker(
+            companies,
+            n,
+            connections_file=connections_file,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_name=topic_name,
+            tmp_path=tmp_path,
+            poll_interval=poll_interval,
+            extra_env=extra_env,
+        )
+        for n in range(count)
+    ]
+
+
 def seed(company: Company, ids: tuple[int, ...], *, offset: int, domain: str) -> None:
     for n, record_id in enumerate(ids):
         company.employees.append(

@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,8 +28,7 @@ from .test_connections import (
     Company,
     ConnectionsHarness,
     assert_site_holds_exactly,
-    connections_toml,
-    group_worker,
+    group_workers,
     reset_stats,
     set_faults,
     sim_writes,
@@ -73,9 +73,12 @@ def holds_employees(company: Company) -> bool:
     return all(site_holds(company, str(e["EmailAddress"])) for e in company.employees)
 
 
-async def synced(owner: ConnectionsHarness, connection: str, employees: int) -> bool:
-    """The owner reports the connection converged, with ``employees`` links, none parked."""
-    status = await owner.status_of(connection)
+async def synced(
+    owner: ConnectionsHarness, connection: str, employees: int, seen: dict[str, Any]
+) -> bool:
+    """The owner reports the connection converged, with ``employees`` links, none parked;
+    the status read is kept in ``seen`` for a failure message."""
+    status = seen[connection] = await owner.status_of(connection)
     return (
         status.get("converged") is True
         and status["parked"] == 0
@@ -95,23 +98,15 @@ async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
                     company.po_store.add_employee(**person(n, f"{connection}.no"))
                 )
             companies.append(company)
-        connections_file = tmp_path / "connections.toml"
-        connections_file.write_text(
-            connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
+        started = group_workers(
+            companies,
+            WORKERS,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_name=topic_name,
+            tmp_path=tmp_path,
+            poll_interval=POLL_INTERVAL,
+            extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
         )
-        for n in range(WORKERS):
-            started.append(
-                group_worker(
-                    companies,
-                    n,
-                    connections_file=connections_file,
-                    kafka_bootstrap=kafka_bootstrap,
-                    topic_name=topic_name,
-                    tmp_path=tmp_path,
-                    poll_interval=POLL_INTERVAL,
-                    extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
-                )
-            )
         yield Workers(started, companies, PARTITIONS)
     finally:
         for worker in started:
@@ -132,11 +127,15 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
     owners = workers.owners(await workers.settled(workers.all, within=90))
     assert set(owners.values()) == set(range(WORKERS)), f"a worker owns nothing: {owners}"
     owner_of = {connection: workers.all[n] for connection, n in owners.items()}
+    statuses: dict[str, Any] = {}
+
+    def status_logs() -> str:
+        return f"owners {owners}; last statuses {statuses}\n{workers.logs()}"
 
     async def all_synced() -> bool:
-        return all([await synced(owner_of[c], c, EMPLOYEES) for c in companies])
+        return all([await synced(owner_of[c], c, EMPLOYEES, statuses) for c in companies])
 
-    await wait_for(all_synced, within=90, what="every connection synced", logs=workers.logs)
+    await wait_for(all_synced, within=90, what="every connection synced", logs=status_logs)
 
     # The failing tenant shares its worker with another: that one, and those on the
     # other worker, must all go on.
@@ -208,10 +207,10 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
     )
     caught_up = time.monotonic() - healed
     await wait_for(
-        lambda: synced(failing_owner, failing.connection, EMPLOYEES + 1),
+        lambda: synced(failing_owner, failing.connection, EMPLOYEES + 1, statuses),
         within=60,
         what=f"{failing.connection} converged with nothing parked",
-        logs=outage_logs,
+        logs=status_logs,
     )
     print(f"{failing.connection} caught up {caught_up:.1f} s after its site came back")
 

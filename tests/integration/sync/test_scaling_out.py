@@ -26,8 +26,7 @@ from .conftest import PO_CLIENT_BUDGET_PER_SECOND, read_json_topic
 from .test_connections import (
     Company,
     ConnectionsHarness,
-    connections_toml,
-    group_worker,
+    group_workers,
     reset_stats,
     sim_stats,
     start_company,
@@ -184,23 +183,15 @@ async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
                     )
                 )
             companies.append(company)
-        connections_file = tmp_path / "connections.toml"
-        connections_file.write_text(
-            connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
+        started = group_workers(
+            companies,
+            WORKERS,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_name=topic_name,
+            tmp_path=tmp_path,
+            poll_interval=POLL_INTERVAL,
+            extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
         )
-        for n in range(WORKERS):
-            started.append(
-                group_worker(
-                    companies,
-                    n,
-                    connections_file=connections_file,
-                    kafka_bootstrap=kafka_bootstrap,
-                    topic_name=topic_name,
-                    tmp_path=tmp_path,
-                    poll_interval=POLL_INTERVAL,
-                    extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
-                )
-            )
         yield Workers(started, companies)
     finally:
         for worker in started:

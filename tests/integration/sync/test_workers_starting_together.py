@@ -24,8 +24,7 @@ from .conftest import PO_RATE_LIMIT_PER_SECOND
 from .test_connections import (
     Company,
     connections_harness,
-    connections_toml,
-    group_worker,
+    group_workers,
     sim_stats,
     start_company,
 )
@@ -87,23 +86,15 @@ async def companies() -> AsyncIterator[list[Company]]:
 async def test_workers_started_in_the_same_second_get_no_429_from_poweroffice_go(
     companies: list[Company], kafka_bootstrap: str, topic_name: str, tmp_path: Path
 ):
-    connections_file = tmp_path / "connections.toml"
-    connections_file.write_text(
-        connections_toml(companies, shared_root=companies[0].po.root_url), encoding="utf-8"
+    workers = group_workers(
+        companies,
+        WORKERS,
+        kafka_bootstrap=kafka_bootstrap,
+        topic_name=topic_name,
+        tmp_path=tmp_path,
+        poll_interval=POLL_INTERVAL,
+        extra_env={"POWEROFFICE_REQUESTS_PER_SECOND": str(BUDGET)},
     )
-    workers = [
-        group_worker(
-            companies,
-            n,
-            connections_file=connections_file,
-            kafka_bootstrap=kafka_bootstrap,
-            topic_name=topic_name,
-            tmp_path=tmp_path,
-            poll_interval=POLL_INTERVAL,
-            extra_env={"POWEROFFICE_REQUESTS_PER_SECOND": str(BUDGET)},
-        )
-        for n in range(WORKERS)
-    ]
 
     def logs() -> str:
         return "\n".join(f"--- worker {n} ---\n{w.log_tail(20)}" for n, w in enumerate(workers))
