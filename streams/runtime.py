@@ -50,6 +50,8 @@ class Runtime:
     #: Messages sent on but not yet done, for the sync lag: offset -> (connection, since
     #: ms) per topic-partition, in the order sent.
     pending: dict[TopicPartition, dict[int, tuple[str, int]]] = field(default_factory=dict)
+    #: The partitions assigned here at the last rebalance (None before the first).
+    assigned: frozenset[int] | None = None
 
     def record_polls(self, connection: str, results: Sequence[PollResult], *, at_ms: int) -> None:
         polls = self.polls.setdefault(connection, {})
@@ -80,7 +82,12 @@ class Runtime:
         since_ms: int | None = None,
     ) -> None:
         """``connection`` and ``since_ms`` (when the change it carries was seen): the
-        message counts towards that connection's sync lag until it is done."""
+        message counts towards that connection's sync lag until it is done. A message
+        sent to a partition not assigned here (a poll that was under way when its
+        connection moved away publishes after the rebalance) is another worker's to
+        process: not waited for, as `keep_only` would have it."""
+        if self.assigned is not None and partition not in self.assigned:
+            return
         key = (topic, partition)
         self.sent[key] = max(offset, self.sent.get(key, -1))
         if connection is not None and since_ms is not None and offset > self.done.get(key, -1):
@@ -105,7 +112,9 @@ class Runtime:
     def keep_only(self, connections: Collection[str], partitions: Collection[int]) -> None:
         """After a rebalance: forget the polls of other ``connections`` and the offsets of
         other ``partitions`` (of every topic). Another worker processes those now, so
-        their progress is not this one's to wait for or to report as lag."""
+        their progress is not this one's to wait for or to report as lag; nor is that of
+        messages sent to them later (`record_sent`)."""
+        self.assigned = frozenset(partitions)
         for connection in [c for c in self.polls if c not in connections]:
             del self.polls[connection]
         for connection in [c for c in self.schedule if c not in connections]:
