@@ -233,3 +233,27 @@ async def test_refused_keys_of_the_only_connection_stop_the_loop(tmp_path):
     sources["Employee"].error = AuthenticationError("invalid_client", system="poweroffice")
     with pytest.raises(AuthenticationError):
         await asyncio.wait_for(loop_of([conn], tmp_path).run(), 20)
+
+
+async def test_a_refused_lane_shows_in_the_runtime_until_a_poll_is_answered_again(tmp_path):
+    (a, a_sources), (b, _) = connection("a"), connection("b")
+    a_sources["Employee"].error = AuthenticationError(
+        "invalid_client", system="poweroffice", status=401
+    )
+    runtime = Runtime()
+    loop = loop_of(
+        [a, b],
+        tmp_path,
+        runtime=runtime,
+        describe_refusal=lambda conn, exc: f"{conn} refused: check {conn.upper()}_PO",
+        refused_retry=0.5,
+    )
+    async with running(loop):
+        await wait_until(lambda: "a" in runtime.refused, "a's refusal recorded")
+        keys = runtime.refused["a"]["poweroffice"]
+        assert set(runtime.refused["a"]) == {"poweroffice"}  # its Chargebee keys work
+        assert keys.message == "a refused: check A_PO"
+        assert keys.retry_at_ms > keys.since_ms
+        assert "b" not in runtime.refused
+        a_sources["Employee"].error = None  # the keys were put right
+        await wait_until(lambda: "a" not in runtime.refused, "a's refusal cleared")
