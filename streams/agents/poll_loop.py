@@ -74,7 +74,8 @@ SYSTEMS = ("poweroffice", "chargebee")
 
 #: The longest the loop sleeps before it looks again at webhooks, ownership and budgets.
 LOOK_AGAIN_SECONDS = 1.0
-#: How long a lane whose keys were refused waits before it is tried again.
+#: How long a lane whose keys were refused waits before it is tried again, unless told
+#: (the worker and `ledgerlink poll` pass `LEDGERLINK_REFUSED_RETRY`).
 REFUSED_RETRY_SECONDS = 300.0
 
 
