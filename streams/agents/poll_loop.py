@@ -20,9 +20,8 @@ says what to fix — except a connection's keys refused (401/403) while the loop
 several connections: that is one tenant's trouble, so the lane is logged as an error and
 tried again only after ``refused_retry`` seconds (`LEDGERLINK_REFUSED_RETRY`; the status
 shows the lane refused until a poll of it is answered again), and the other connections
-go on. (A
-worker's first poll of a connection is what proves its keys: the start-up check,
-`streams.preflight`, signs in only once per integration.)
+go on. (A worker's first poll of a connection is what proves its keys: the start-up
+check, `streams.preflight`, signs in only once per integration.)
 """
 
 from __future__ import annotations
