@@ -289,6 +289,7 @@ def build_engine(
                 webhooks=webhook_health,
                 owns=ownership.owns,
                 describe_refusal=refusal,
+                refused_retry=settings.refused_retry,
             ).run()
         finally:
             follower.cancel()

@@ -1,8 +1,9 @@
 """What this worker process knows about its own progress, for the status view.
 
 Offsets the process produced (change events by the pollers, upserts by the join agent)
-and offsets its agents finished; the results of the last poll of each source, and the
-poll schedule's cadence per connection and system. From these, `caught_up` tells
+and offsets its agents finished; the results of the last poll of each source, the
+poll schedule's cadence per connection and system, and which systems refused a
+connection's keys (since when, tried next when). From these, `caught_up` tells
 whether everything this process sent on has been processed — the "nothing in flight"
 half of convergence. Nothing here is durable: after a restart the
 pollers' first cycle and the replayed topics fill it again.
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 from connectors.polling.runner import PollResult
 
-__all__ = ["LaneStatus", "PollStatus", "Runtime"]
+__all__ = ["LaneStatus", "PollStatus", "RefusedKeys", "Runtime"]
 
 TopicPartition = tuple[str, int]
 
@@ -39,10 +40,23 @@ class LaneStatus:
     mode: str
 
 
+@dataclass(frozen=True, slots=True)
+class RefusedKeys:
+    """A system refused one connection's keys (401/403): since when (the first refusal
+    since its keys last worked), when its polls try them next, and the sentence the log
+    gave (it names the variables to check, never their values)."""
+
+    since_ms: int
+    retry_at_ms: int
+    message: str
+
+
 @dataclass
 class Runtime:
     polls: dict[str, dict[str, PollStatus]] = field(default_factory=dict)  # per connection
     schedule: dict[str, dict[str, LaneStatus]] = field(default_factory=dict)  # per connection
+    #: Per connection, the systems whose polls were refused its keys (none once accepted).
+    refused: dict[str, dict[str, RefusedKeys]] = field(default_factory=dict)
     idle_cycles: int = 0  # consecutive full poll cycles that published nothing
     cycles: int = 0
     sent: dict[TopicPartition, int] = field(default_factory=dict)
@@ -65,6 +79,27 @@ class Runtime:
 
     def record_schedule(self, connection: str, system: str, status: LaneStatus) -> None:
         self.schedule.setdefault(connection, {})[system] = status
+
+    def record_refused(
+        self, connection: str, system: str, *, at_ms: int, retry_at_ms: int, message: str
+    ) -> None:
+        """``system`` refused ``connection``'s keys at ``at_ms``; tried next at
+        ``retry_at_ms``. A refusal repeated before the keys worked keeps the first time."""
+        systems = self.refused.setdefault(connection, {})
+        earlier = systems.get(system)
+        systems[system] = RefusedKeys(
+            since_ms=at_ms if earlier is None else earlier.since_ms,
+            retry_at_ms=retry_at_ms,
+            message=message,
+        )
+
+    def record_accepted(self, connection: str, system: str) -> None:
+        """A poll of ``connection``'s ``system`` was answered: its keys work (again)."""
+        systems = self.refused.get(connection)
+        if systems is not None:
+            systems.pop(system, None)
+            if not systems:
+                del self.refused[connection]
 
     def record_cycle(self, *, quiet: bool) -> None:
         """Every connection's sources were polled once more (a safety-net poll of webhooks
@@ -115,10 +150,9 @@ class Runtime:
         their progress is not this one's to wait for or to report as lag; nor is that of
         messages sent to them later (`record_sent`)."""
         self.assigned = frozenset(partitions)
-        for connection in [c for c in self.polls if c not in connections]:
-            del self.polls[connection]
-        for connection in [c for c in self.schedule if c not in connections]:
-            del self.schedule[connection]
+        for per_connection in (self.polls, self.schedule, self.refused):
+            for connection in [c for c in per_connection if c not in connections]:
+                del per_connection[connection]
         for offsets in (self.sent, self.done, self.pending):
             for key in [k for k in offsets if k[1] not in partitions]:
                 del offsets[key]

@@ -31,7 +31,8 @@ def status_view(
     `link_buckets` and `report_buckets`); ``open_actions``: its open action items;
     ``recovering``: a rebalance is under way and those counts may be out of date.
     ``broker``: `BrokerHealth.snapshot()`; while Kafka is unreachable nothing this worker
-    sees can be called converged."""
+    sees can be called converged; nor while a system refuses the connection's keys
+    (``refused``: per system, since when and when they are tried next)."""
     flows: dict[str, dict[str, int]] = {name: dict.fromkeys(LINK_GROUPS, 0) for name in flow_names}
     for bucket, count in links.items():
         if bucket[0] == "flow":
@@ -40,8 +41,10 @@ def status_view(
     creating = links.get(("creating",), 0)
     open_items = list(open_actions)
     reachable = broker is None or bool(broker.get("reachable"))
+    refused = runtime.refused.get(connection, {})
     converged = (
         reachable
+        and not refused
         and not recovering
         and runtime.idle_cycles >= 1
         and runtime.caught_up()
@@ -68,6 +71,14 @@ def status_view(
                 "mode": lane.mode,
             }
             for system, lane in sorted(runtime.schedule.get(connection, {}).items())
+        },
+        "refused": {
+            system: {
+                "since_ms": keys.since_ms,
+                "retry_at_ms": keys.retry_at_ms,
+                "message": keys.message,
+            }
+            for system, keys in sorted(refused.items())
         },
         "dead_letters": reports.get(("dead-letter",), 0),
         "parked": parked,

@@ -18,9 +18,10 @@ failure of one source is logged and retried at its lane's next poll without stop
 others; a permanent one (bad keys, a malformed answer) stops the loop with an error that
 says what to fix — except a connection's keys refused (401/403) while the loop polls
 several connections: that is one tenant's trouble, so the lane is logged as an error and
-tried again only after ``refused_retry`` seconds, and the other connections go on. (A
-worker's first poll of a connection is what proves its keys: the start-up check,
-`streams.preflight`, signs in only once per integration.)
+tried again only after ``refused_retry`` seconds (`LEDGERLINK_REFUSED_RETRY`; the status
+shows the lane refused until a poll of it is answered again), and the other connections
+go on. (A worker's first poll of a connection is what proves its keys: the start-up
+check, `streams.preflight`, signs in only once per integration.)
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ SYSTEMS = ("poweroffice", "chargebee")
 
 #: The longest the loop sleeps before it looks again at webhooks, ownership and budgets.
 LOOK_AGAIN_SECONDS = 1.0
-#: How long a lane whose keys were refused waits before it is tried again.
+#: How long a lane whose keys were refused waits before it is tried again, unless told
+#: (the worker and `ledgerlink poll` pass `LEDGERLINK_REFUSED_RETRY`).
 REFUSED_RETRY_SECONDS = 300.0
 
 
@@ -300,7 +302,8 @@ class PollLoop:
         connection = lane.connection
         results: list[PollResult] = []
         listings = 0.0
-        failed = refused = False
+        failed = False
+        refused: str | None = None  # the sentence logged when the lane's keys were refused
         for source in work.sources:
             try:
                 result = await poll_once(
@@ -309,13 +312,14 @@ class PollLoop:
             except PermanentApiError as exc:
                 if len(self.connections) == 1 or not is_refusal(exc):
                     raise
+                refused = self._describe_refusal(connection, exc)
                 log.error(
                     "%s; not polled again for %.0f s, the other connections go on",
-                    self._describe_refusal(connection, exc),
+                    refused,
                     self.refused_retry,
                 )
                 listings += 1
-                failed = refused = True
+                failed = True
                 break
             except (TransientApiError, PublishError) as exc:
                 log.warning(
@@ -334,7 +338,7 @@ class PollLoop:
         extra = 0.0
         deletions = work.poll.deletions
         if (
-            not refused
+            refused is None
             and deletions is not None
             and lane.system == "poweroffice"
             and self._reconcile_due(connection)
@@ -351,16 +355,34 @@ class PollLoop:
         self.schedule.finish(
             lane, self._clock(), listings=listings, extra=extra, active=published > 0
         )
-        if refused:
+        if refused is not None:
             lane.due = max(lane.due, self._clock() + self.refused_retry)
         if self.runtime is not None and self.owns(connection):  # not if it moved meanwhile
             self.runtime.record_polls(connection, results, at_ms=self.clock_ms())
+            self._record_keys(self.runtime, lane, refused, answered=bool(results))
         self._record_lane(lane)
         self._round_quiet = self._round_quiet and not failed and published == 0
         self._round_polls += 1
         self._round_left.discard(lane.key)
         self._settle_round()
         return results
+
+    def _record_keys(
+        self, runtime: Runtime, lane: Lane, refused: str | None, *, answered: bool
+    ) -> None:
+        """The status shows a lane refused until one of its sources is answered again."""
+        if refused is not None:
+            now_ms = self.clock_ms()
+            retry_in = max(lane.due - self._clock(), 0.0)
+            runtime.record_refused(
+                lane.connection,
+                lane.system,
+                at_ms=now_ms,
+                retry_at_ms=now_ms + round(retry_in * 1000),
+                message=refused,
+            )
+        elif answered:
+            runtime.record_accepted(lane.connection, lane.system)
 
     def _reconcile_due(self, connection: str) -> bool:
         if self.reconcile_interval is None:
@@ -473,5 +495,6 @@ async def run_polling(
             sink=publisher,
             interval=settings.poll_interval,
             schedule=schedule_settings(settings),
+            refused_retry=settings.refused_retry,
         )
         return await loop.run(once=once)

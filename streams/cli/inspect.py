@@ -145,6 +145,9 @@ def _state(status: Mapping[str, Any]) -> str:
     if isinstance(broker, Mapping) and broker.get("reachable") is False:
         # Never "converged" while the worker cannot reach its broker.
         return "broker unreachable"
+    refused = status.get("refused")
+    if isinstance(refused, Mapping) and refused:
+        return f"keys refused by {', '.join(sorted(refused))}"
     return "converged" if status.get("converged") else "syncing"
 
 
@@ -172,6 +175,7 @@ def format_status(status: dict[str, object]) -> str:
         age = (now_ms - poll["last_poll_ms"]) / 1000
         lines.append(f"last poll {name:<28} {age:6.1f} s ago, published {poll['published']}")
     lines.extend(_schedule_lines(status.get("schedule")))
+    lines.extend(_refused_lines(status.get("refused"), now_ms=now_ms))
     actions = status.get("actions") or {}
     assert isinstance(actions, dict)
     lines.append(
@@ -196,6 +200,22 @@ def _schedule_lines(schedule: object) -> list[str]:
         lines.append(
             f"poll cycle {system:<27} {achieved:>8} (target {lane['target_seconds']:.1f} s, "
             f"{lane['mode']})"
+        )
+    return lines
+
+
+def _refused_lines(refused: object, *, now_ms: float) -> list[str]:
+    """One line per system that refused the connection's keys: since when, when they are
+    tried next, and what to check (the worker's sentence, naming variables, not values)."""
+    if not isinstance(refused, Mapping):
+        return []
+    lines = []
+    for system, keys in sorted(refused.items()):
+        since = (now_ms - keys["since_ms"]) / 1000
+        retry = max(keys["retry_at_ms"] - now_ms, 0) / 1000
+        lines.append(
+            f"keys refused {system:<25} since {since:.0f} s ago, next try in {retry:.0f} s: "
+            f"{keys['message']}"
         )
     return lines
 

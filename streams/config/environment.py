@@ -224,4 +224,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         poll_write_reserve=_fraction(env, "LEDGERLINK_POLL_WRITE_RESERVE", 0.1, below=0.9),
         poll_min_share=_poll_min_share(env),
         webhook_safety_poll=_number(env, "LEDGERLINK_WEBHOOK_SAFETY_POLL", 300.0, minimum=1.0),
+        refused_retry=_number(env, "LEDGERLINK_REFUSED_RETRY", 300.0, minimum=1.0),
     )

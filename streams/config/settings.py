@@ -136,6 +136,8 @@ class Settings:
     poll_min_share: float = 0.1
     # ... and a Chargebee site whose webhooks work is polled only every so many seconds.
     webhook_safety_poll: float = 300.0
+    # Seconds a lane whose keys were refused (401/403) waits before it is tried again.
+    refused_retry: float = 300.0
 
     @property
     def connection_id(self) -> str:

@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from connectors.simkit.limits import SlidingWindowLimiter
+from streams.cli.inspect import format_status
 
 from .conftest import PO_RATE_LIMIT_PER_SECOND
 from .test_connections import (
     Company,
+    ConnectionsHarness,
     connections_harness,
     group_workers,
     sim_stats,
@@ -128,6 +130,7 @@ async def test_one_tenants_refused_client_key_leaves_the_others_syncing(
     )
     # First in the file, so the start-up check tries it first and has to try another.
     harness.extra_env["BAD_POWEROFFICE_CLIENT_KEY"] = "revoked-client-key-0d4f"
+    harness.extra_env["LEDGERLINK_REFUSED_RETRY"] = "600"  # not the default 300
     for company in companies:
         company.employees.append(
             company.po_store.add_employee(
@@ -158,7 +161,33 @@ async def test_one_tenants_refused_client_key_leaves_the_others_syncing(
         assert any("[ERROR]" in line for line in refusals), harness.log_tail()
         assert all("BAD_POWEROFFICE_CLIENT_KEY" in line for line in refusals), refusals
         assert "revoked-client-key-0d4f" not in log
+        await the_status_shows_bad_refused(harness)
     finally:
         await harness.close()
         for company in companies:
             await company.stop()
+
+
+async def the_status_shows_bad_refused(harness: ConnectionsHarness) -> None:
+    """`ledgerlink status` of "bad" shows PowerOffice Go refusing its keys, paused for
+    LEDGERLINK_REFUSED_RETRY, never the key itself, and not converged; the others not."""
+    status: dict[str, Any] = {}
+
+    async def bad_shows_refused() -> bool:
+        nonlocal status
+        status = await harness.status_of("bad")
+        return bool(status.get("refused"))
+
+    await wait_until(bad_shows_refused, within=30, what="the status of 'bad' showing refused")
+    refused = status["refused"]
+    assert set(refused) == {"poweroffice"}, status  # its Chargebee key works
+    keys = refused["poweroffice"]
+    assert 590_000 <= keys["retry_at_ms"] - keys["since_ms"] <= 600_000, keys
+    assert "BAD_POWEROFFICE_CLIENT_KEY" in keys["message"], keys
+    assert status["converged"] is False, status
+    text = format_status(status)
+    assert text.splitlines()[0] == "connection bad: keys refused by poweroffice", text
+    assert "BAD_POWEROFFICE_CLIENT_KEY" in text
+    assert "revoked-client-key-0d4f" not in str(status) + text
+    for other in ("acme", "fjord"):
+        assert (await harness.status_of(other))["refused"] == {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connectors.polling.runner import PollResult
-from streams.runtime import Runtime
+from streams.runtime import RefusedKeys, Runtime
 
 
 def poll_result() -> PollResult:
@@ -49,3 +49,32 @@ def test_the_polls_of_a_connection_that_moved_away_are_forgotten():
     runtime.record_polls("fjord", [poll_result()], at_ms=1)
     runtime.keep_only({"acme"}, {0})
     assert set(runtime.polls) == {"acme"}
+
+
+def test_a_repeated_refusal_keeps_its_first_time_and_the_latest_next_try():
+    runtime = Runtime()
+    runtime.record_refused("a", "poweroffice", at_ms=1_000, retry_at_ms=301_000, message="m1")
+    runtime.record_refused("a", "poweroffice", at_ms=301_500, retry_at_ms=601_500, message="m2")
+    assert runtime.refused == {
+        "a": {"poweroffice": RefusedKeys(since_ms=1_000, retry_at_ms=601_500, message="m2")}
+    }
+
+
+def test_keys_accepted_again_clear_only_that_systems_refusal():
+    runtime = Runtime()
+    runtime.record_refused("a", "poweroffice", at_ms=1, retry_at_ms=2, message="po")
+    runtime.record_refused("a", "chargebee", at_ms=1, retry_at_ms=2, message="cb")
+    runtime.record_accepted("a", "poweroffice")
+    assert set(runtime.refused["a"]) == {"chargebee"}
+    runtime.record_accepted("a", "chargebee")
+    assert runtime.refused == {}
+    runtime.record_refused("a", "chargebee", at_ms=9, retry_at_ms=10, message="cb")
+    assert runtime.refused["a"]["chargebee"].since_ms == 9  # a new refusal, a new since
+
+
+def test_the_refusals_of_a_connection_that_moved_away_are_forgotten():
+    runtime = Runtime()
+    runtime.record_refused("a", "poweroffice", at_ms=1, retry_at_ms=2, message="a")
+    runtime.record_refused("b", "poweroffice", at_ms=1, retry_at_ms=2, message="b")
+    runtime.keep_only({"b"}, {0})
+    assert set(runtime.refused) == {"b"}

@@ -165,3 +165,37 @@ def test_the_status_shows_each_systems_poll_cycle_and_prints_it():
     text = format_status(status)
     assert "poll cycle poweroffice" in text
     assert "11.2 s (target 11.1 s, idle)" in text
+
+
+def test_a_connection_whose_keys_were_refused_shows_it_and_is_not_converged():
+    runtime = idle_runtime()
+    now_ms = int(time.time() * 1000)
+    runtime.record_refused(
+        "c",
+        "poweroffice",
+        at_ms=now_ms - 60_000,
+        retry_at_ms=now_ms + 240_000,
+        message="connection 'c': PowerOffice Go refused the keys: check C_POWEROFFICE_CLIENT_KEY",
+    )
+    runtime.record_refused("other", "chargebee", at_ms=1, retry_at_ms=2, message="other's")
+    status = view([link("employee", LinkState.LINKED, 1)], runtime)
+    assert status["converged"] is False
+    assert status["refused"] == {
+        "poweroffice": {
+            "since_ms": now_ms - 60_000,
+            "retry_at_ms": now_ms + 240_000,
+            "message": "connection 'c': PowerOffice Go refused the keys: "
+            "check C_POWEROFFICE_CLIENT_KEY",
+        }
+    }
+    lines = format_status(status).splitlines()
+    assert lines[0] == "connection c: keys refused by poweroffice"
+    shown = [line for line in lines if line.startswith("keys refused poweroffice")]
+    assert len(shown) == 1, lines
+    assert "since 60 s ago" in shown[0]
+    assert "next try in 24" in shown[0]  # 240 s, give or take the time this test takes
+    assert "check C_POWEROFFICE_CLIENT_KEY" in shown[0]
+    runtime.record_accepted("c", "poweroffice")
+    cleared = view([link("employee", LinkState.LINKED, 1)], runtime)
+    assert (cleared["converged"], cleared["refused"]) == (True, {})
+    assert "keys refused" not in format_status(cleared)

@@ -206,7 +206,10 @@ async def test_a_round_does_not_wait_for_a_connection_that_moved_away(tmp_path):
         await wait_until(lambda: runtime.idle_cycles >= 2, "quiet rounds of a alone")
 
 
-async def test_one_connections_refused_keys_pause_its_lane_and_the_others_go_on(tmp_path, caplog):
+def a_refused_among_two(
+    tmp_path, *, refused_retry: float
+) -> tuple[PollLoop, Runtime, dict[str, FakeSource], dict[str, FakeSource]]:
+    """Connections "a", whose PowerOffice Go client key is refused, and "b"."""
     (a, a_sources), (b, b_sources) = connection("a"), connection("b")
     a_sources["Employee"].error = AuthenticationError(
         "invalid_client", system="poweroffice", status=401
@@ -217,8 +220,13 @@ async def test_one_connections_refused_keys_pause_its_lane_and_the_others_go_on(
         tmp_path,
         runtime=runtime,
         describe_refusal=lambda conn, exc: f"{conn} refused: check {conn.upper()}_PO",
-        refused_retry=3600.0,
+        refused_retry=refused_retry,
     )
+    return loop, runtime, a_sources, b_sources
+
+
+async def test_one_connections_refused_keys_pause_its_lane_and_the_others_go_on(tmp_path, caplog):
+    loop, _, a_sources, b_sources = a_refused_among_two(tmp_path, refused_retry=3600.0)
     async with running(loop):
         await wait_until(lambda: b_sources["Employee"].reads >= 5, "b polled again and again")
         assert a_sources["Employee"].reads == 1  # paused, not retried at once
@@ -233,3 +241,16 @@ async def test_refused_keys_of_the_only_connection_stop_the_loop(tmp_path):
     sources["Employee"].error = AuthenticationError("invalid_client", system="poweroffice")
     with pytest.raises(AuthenticationError):
         await asyncio.wait_for(loop_of([conn], tmp_path).run(), 20)
+
+
+async def test_a_refused_lane_shows_in_the_runtime_until_a_poll_is_answered_again(tmp_path):
+    loop, runtime, a_sources, _ = a_refused_among_two(tmp_path, refused_retry=0.5)
+    async with running(loop):
+        await wait_until(lambda: "a" in runtime.refused, "a's refusal recorded")
+        keys = runtime.refused["a"]["poweroffice"]
+        assert set(runtime.refused["a"]) == {"poweroffice"}  # its Chargebee keys work
+        assert keys.message == "a refused: check A_PO"
+        assert keys.retry_at_ms > keys.since_ms
+        assert "b" not in runtime.refused
+        a_sources["Employee"].error = None  # the keys were put right
+        await wait_until(lambda: "a" not in runtime.refused, "a's refusal cleared")

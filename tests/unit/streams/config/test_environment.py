@@ -95,6 +95,9 @@ def test_each_sink_has_32_commands_in_flight_unless_told_otherwise():
         ("LEDGERLINK_POLL_MIN_SHARE", "some"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "0"),
         ("LEDGERLINK_WEBHOOK_SAFETY_POLL", "hourly"),
+        ("LEDGERLINK_REFUSED_RETRY", "0"),
+        ("LEDGERLINK_REFUSED_RETRY", "-5"),
+        ("LEDGERLINK_REFUSED_RETRY", "5 min"),
         ("LEDGERLINK_SINK_CONCURRENCY", "0"),
         ("LEDGERLINK_SINK_CONCURRENCY", "2.5"),
         ("LEDGERLINK_SINK_CONCURRENCY", "many"),
@@ -176,3 +179,8 @@ def test_the_poll_schedule_has_defaults_and_variables():
         told.poll_min_share,
         told.webhook_safety_poll,
     ) == (1.0, 0.25, 0.3, 600.0)
+
+
+def test_a_refused_connection_is_tried_again_after_a_setting():
+    assert load_settings({}).refused_retry == 300.0
+    assert load_settings({"LEDGERLINK_REFUSED_RETRY": "45"}).refused_retry == 45.0
