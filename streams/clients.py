@@ -19,9 +19,13 @@ import httpx
 from connectors.chargebee.client import DEFAULT_RETRY as CHARGEBEE_RETRY
 from connectors.chargebee.client import ChargebeeClient
 from connectors.poweroffice.auth import DEFAULT_RETRY as POWEROFFICE_RETRY
-from connectors.poweroffice.client import PowerOfficeClient, subscription_budget
+from connectors.poweroffice.client import (
+    PowerOfficeClient,
+    subscription_budget,
+    subscription_budget_key,
+)
 from connectors.transport import RetryPolicy
-from connectors.transport.ratelimit import DEFAULT_POLL_SHARE, budget_key
+from connectors.transport.ratelimit import DEFAULT_POLL_SHARE
 from streams.config import ChargebeeSettings, ConnectionSettings, PowerOfficeSettings
 from streams.ownership import budget_share, dealt_budget
 
@@ -157,7 +161,7 @@ class ServedClients:
         key_of: dict[str, str] = {}
         for connection_id, clients in self.by_id.items():
             po = clients.settings.poweroffice
-            key = key_of[connection_id] = budget_key("poweroffice", po.subscription_key.reveal())
+            key = key_of[connection_id] = subscription_budget_key(po.subscription_key)
             settings_of.setdefault(key, po)
             total[key] += 1
             mine[key] += connection_id in owned

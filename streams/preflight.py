@@ -48,12 +48,11 @@ from connectors.exceptions import (
     LedgerlinkError,
     TransientApiError,
 )
-from connectors.poweroffice.client import subscription_budget
+from connectors.poweroffice.client import subscription_budget, subscription_budget_key
 from connectors.poweroffice.resources import Resource
 from connectors.transport import RetryPolicy
-from connectors.transport.ratelimit import budget_key
 from streams.clients import chargebee_client, poweroffice_client
-from streams.config import ConnectionSettings, PowerOfficeSettings, Settings
+from streams.config import ConnectionSettings, Settings
 
 __all__ = [
     "POWEROFFICE_PROBES",
@@ -272,7 +271,7 @@ def _integrations(connections: tuple[ConnectionSettings, ...]) -> list[list[Conn
     """The connections grouped by PowerOffice Go subscription key (one budget each), in order."""
     groups: dict[str, list[ConnectionSettings]] = {}
     for connection in connections:
-        key = budget_key("poweroffice", connection.poweroffice.subscription_key.reveal())
+        key = subscription_budget_key(connection.poweroffice.subscription_key)
         groups.setdefault(key, []).append(connection)
     return list(groups.values())
 
@@ -325,17 +324,14 @@ async def _check_chargebee(
 @contextlib.contextmanager
 def _paced(settings: Settings) -> Iterator[None]:
     """Slow each subscription key's budget in this process to `probe_rate` while checking."""
-    budgets: dict[str, PowerOfficeSettings] = {}
-    for connection in settings.connections:
-        po = connection.poweroffice
-        budgets.setdefault(budget_key("poweroffice", po.subscription_key.reveal()), po)
-    for po in budgets.values():
+    budgets = [group[0].poweroffice for group in _integrations(settings.connections)]
+    for po in budgets:
         bucket = subscription_budget(po.subscription_key, po.requests_per_second)
         bucket.set_rate(probe_rate(po.requests_per_second, settings.partitions))
     try:
         yield
     finally:
-        for po in budgets.values():
+        for po in budgets:
             subscription_budget(po.subscription_key, po.requests_per_second).set_rate(
                 po.requests_per_second
             )

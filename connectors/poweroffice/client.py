@@ -39,7 +39,7 @@ from .resources import (
 )
 from .timestamps import format_timestamp
 
-__all__ = ["PowerOfficeClient", "subscription_budget"]
+__all__ = ["PowerOfficeClient", "subscription_budget", "subscription_budget_key"]
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,16 @@ JSON = "application/json"
 JSON_PATCH = "application/json-patch+json"
 
 
+def subscription_budget_key(subscription_key: Secret) -> str:
+    """The name of a subscription key's budget: connections with the same key share it."""
+    return budget_key("poweroffice", subscription_key.reveal())
+
+
 def subscription_budget(subscription_key: Secret, requests_per_second: float) -> TokenBucket:
     """The process's one bucket for a subscription key (created at ``requests_per_second``
     on first use); every client of the key draws on it, and a worker resizes it to its
     share of the integration's budget."""
-    return shared_buckets.get(
-        budget_key("poweroffice", subscription_key.reveal()), requests_per_second
-    )
+    return shared_buckets.get(subscription_budget_key(subscription_key), requests_per_second)
 
 
 class PowerOfficeClient(HttpSession):
