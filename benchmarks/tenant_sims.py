@@ -159,8 +159,6 @@ class Calls:
     api_calls: int = 0
     throttled: int = 0
     po_list_routes: set[str] = field(default_factory=set)
-    #: Listing calls (PowerOffice Go, Chargebee) by connection.
-    listings_of: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 async def count_calls(http: httpx.AsyncClient, tenants: Sequence[Tenant]) -> Calls:
@@ -169,7 +167,6 @@ async def count_calls(http: httpx.AsyncClient, tenants: Sequence[Tenant]) -> Cal
         po_rows, cb_rows = await asyncio.gather(
             stats(http, tenant.po.root_url), stats(http, tenant.cb.root_url)
         )
-        po_before, cb_before = calls.po_listings, calls.cb_listings
         for system, rows in (("poweroffice", po_rows), ("chargebee", cb_rows)):
             for row in rows:
                 route, method, status, n = (
@@ -194,10 +191,6 @@ async def count_calls(http: httpx.AsyncClient, tenants: Sequence[Tenant]) -> Cal
                         calls.cb_listings += n
                     elif method == "POST" and ok:
                         calls.cb_writes += n
-        calls.listings_of[tenant.connection] = (
-            calls.po_listings - po_before,
-            calls.cb_listings - cb_before,
-        )
     return calls
 
 
