@@ -20,7 +20,7 @@ import sys
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,29 @@ def expected_customer_values(record: Mapping[str, Any]) -> dict[str, Any]:
         "last_name": record["LastName"],
         "email": record["EmailAddress"],
     }
+
+
+async def wait_until(
+    check: Callable[[], object],
+    *,
+    within: float,
+    what: str,
+    logs: Callable[[], str] | None = None,
+    every: float = 0.25,
+) -> float:
+    """Wait until ``check()`` (or the awaitable it returns) is true; the seconds taken.
+    Past ``within`` seconds: an AssertionError saying ``what``, with ``logs()`` if given."""
+    started = time.monotonic()
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return time.monotonic() - started
+        if time.monotonic() - started > within:
+            detail = f"\n{logs()}" if logs is not None else ""
+            raise AssertionError(f"{what}: not within {within:.0f} s{detail}")
+        await asyncio.sleep(every)
 
 
 @dataclass

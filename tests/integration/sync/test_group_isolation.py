@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 
 from connectors.poweroffice.resources import Resource
 
-from .conftest import person
+from .conftest import person, wait_until
 from .test_connections import (
     Company,
     ConnectionsHarness,
@@ -50,22 +50,6 @@ OTHERS_WITHIN = 45.0
 CATCH_UP_WITHIN = 180.0
 #: One create and one update per connection, each exactly once.
 EXPECTED_WRITES = Counter({("POST", "/api/v2/customers"): 1, ("POST", "/api/v2/customers/{id}"): 1})
-
-
-async def wait_for(
-    check: Callable[[], object], *, within: float, what: str, logs: Callable[[], str]
-) -> float:
-    """Wait until ``check()`` (or the awaitable it returns) is true; the seconds taken."""
-    started = time.monotonic()
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within:.0f} s\n{logs()}")
-        await asyncio.sleep(0.25)
 
 
 def holds_employees(company: Company) -> bool:
@@ -118,7 +102,7 @@ async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
 async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers: Workers):
     companies = {c.connection: c for c in workers.companies}
     await asyncio.gather(*(w.start_worker(ready_within=120) for w in workers.all))
-    await wait_for(
+    await wait_until(
         lambda: all(holds_employees(c) for c in companies.values()),
         within=120,
         what="the initial load of every connection",
@@ -135,7 +119,7 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
     async def all_synced() -> bool:
         return all([await synced(owner_of[c], c, EMPLOYEES, statuses) for c in companies])
 
-    await wait_for(all_synced, within=90, what="every connection synced", logs=status_logs)
+    await wait_until(all_synced, within=90, what="every connection synced", logs=status_logs)
 
     # The failing tenant shares its worker with another: that one, and those on the
     # other worker, must all go on.
@@ -169,7 +153,7 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
         where = {c: f"worker {n}" for c, n in owners.items()}
         return f"owners {where}, failing {failing.connection}, arrived {arrivals}\n{workers.logs()}"
 
-    await wait_for(
+    await wait_until(
         others_arrived,
         within=OTHERS_WITHIN,
         what=f"the other tenants' changes during {failing.connection}'s outage",
@@ -180,7 +164,7 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
     async def parked_on_owner() -> bool:
         return int((await failing_owner.status_of(failing.connection))["parked"]) > 0
 
-    await wait_for(
+    await wait_until(
         parked_on_owner,
         within=30,
         what=f"{failing.connection}'s commands parked on its owner",
@@ -199,14 +183,14 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
 
     await set_faults(failing.cb.root_url, {})
     healed = time.monotonic()
-    await wait_for(
+    await wait_until(
         lambda: holds_employees(failing),
         within=CATCH_UP_WITHIN,
         what=f"{failing.connection}'s catch-up after its site came back",
         logs=outage_logs,
     )
     caught_up = time.monotonic() - healed
-    await wait_for(
+    await wait_until(
         lambda: synced(failing_owner, failing.connection, EMPLOYEES + 1, statuses),
         within=60,
         what=f"{failing.connection} converged with nothing parked",

@@ -22,7 +22,7 @@ import pytest
 from connectors.poweroffice.resources import Resource
 from streams.ownership import partition_for
 
-from .conftest import PO_CLIENT_BUDGET_PER_SECOND, read_json_topic
+from .conftest import PO_CLIENT_BUDGET_PER_SECOND, read_json_topic, wait_until
 from .test_connections import (
     Company,
     ConnectionsHarness,
@@ -109,16 +109,6 @@ class Workers:
             )
             for c in self.companies
         }
-
-
-async def wait_until(
-    check: Callable[[], bool], *, within: float, what: str, logs: Callable[[], str]
-) -> None:
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > within:
-            raise AssertionError(f"{what}: not within {within:.0f} s\n{logs()}")
-        await asyncio.sleep(0.25)
 
 
 def site_holds(company: Company, email: str) -> bool:

@@ -11,8 +11,7 @@ records: what is measured is the start-up and the first polls, not a load.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import pytest
 from connectors.simkit.limits import SlidingWindowLimiter
 from streams.cli.inspect import format_status
 
-from .conftest import PO_RATE_LIMIT_PER_SECOND
+from .conftest import PO_RATE_LIMIT_PER_SECOND, wait_until
 from .test_connections import (
     Company,
     ConnectionsHarness,
@@ -64,14 +63,6 @@ def site_holds_employee(company: Company, employee: Mapping[str, Any]) -> bool:
     )
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], *, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {within:.0f} s")
-        await asyncio.sleep(0.5)
-
-
 @pytest.fixture
 async def companies() -> AsyncIterator[list[Company]]:
     window = SlidingWindowLimiter(PO_RATE_LIMIT_PER_SECOND, 1.0)
@@ -110,10 +101,13 @@ async def test_workers_started_in_the_same_second_get_no_429_from_poweroffice_go
             counts = [await po_counts(c) for c in companies]
             return all(polled >= POLLS for _, polled in counts)
 
-        try:
-            await wait_until(every_connection_polled, within=120, what="every connection polled")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{logs()}") from None
+        await wait_until(
+            every_connection_polled,
+            within=120,
+            what="every connection polled",
+            logs=logs,
+            every=0.5,
+        )
         throttled = {c.connection: (await po_counts(c))[0] for c in companies}
         assert sum(throttled.values()) == 0, f"server 429s: {throttled}\n{logs()}"
     finally:
@@ -147,10 +141,13 @@ async def test_one_tenants_refused_client_key_leaves_the_others_syncing(
             harness.check_alive("while the other tenants synced")
             return all(site_holds_employee(c, c.employees[0]) for c in good)
 
-        try:
-            await wait_until(the_others_synced, within=90, what="the other tenants' employees")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{harness.log_tail()}") from None
+        await wait_until(
+            the_others_synced,
+            within=90,
+            what="the other tenants' employees",
+            logs=harness.log_tail,
+            every=0.5,
+        )
         assert not site_holds_employee(bad, bad.employees[0])
         log = harness.log_path.read_text(errors="replace")
         refusals = [
@@ -178,7 +175,9 @@ async def the_status_shows_bad_refused(harness: ConnectionsHarness) -> None:
         status = await harness.status_of("bad")
         return bool(status.get("refused"))
 
-    await wait_until(bad_shows_refused, within=30, what="the status of 'bad' showing refused")
+    await wait_until(
+        bad_shows_refused, within=30, what="the status of 'bad' showing refused", every=0.5
+    )
     refused = status["refused"]
     assert set(refused) == {"poweroffice"}, status  # its Chargebee key works
     keys = refused["poweroffice"]
