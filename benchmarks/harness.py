@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,11 +13,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from streams.dev.localkafka.ports import free_port as free_port  # the scenarios take it here
 
 
 def rss_kib(pid: int, field_name: str = "VmRSS") -> int:

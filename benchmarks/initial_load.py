@@ -29,16 +29,9 @@ from connectors.poweroffice.sim import server as po_sim
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import start_simulator
 from streams.dev import localkafka
+from streams.dev.localkafka.ports import free_port
 
 APP_KEY, CLIENT_KEY, SUBSCRIPTION_KEY = "bench-app", "bench-client", "bench"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -132,7 +125,7 @@ def main() -> None:
         started_kafka = given is None
         if given is None:
             bootstrap = localkafka.start(
-                data_dir=work / "kafka", port=free_port()
+                data_dir=work / "kafka", port=localkafka.find_free_port()
             ).bootstrap_servers
         else:
             bootstrap = given

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,9 @@ from streams.agents.join import JoinAgent
 from streams.agents.plumbing import ConnectionLocks
 from streams.app import FaustOutbox, build_app
 from streams.config import load_settings
+from streams.engine import now_ms
 from streams.runtime import Runtime
 from streams.table_counts import TableTallies
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def run_join(*, tallied: bool, pipelined: bool = False) -> None:

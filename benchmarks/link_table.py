@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from benchmarks.harness import (
     Worker,
@@ -31,7 +30,8 @@ from benchmarks.tenant_sims import APPLICATION_KEY, SUBSCRIPTION_KEY, start_tena
 from connectors.simkit.limits import SlidingWindowLimiter
 from streams.config import load_settings
 from streams.sync.ids import chargebee_customer_id
-from streams.sync.links import Link, LinkState, SideState
+from streams.sync.links import Link, LinkState, LinkTable, SideState
+from streams.topic_admin import ensure_topics
 
 
 def link_entries(connection: str, count: int) -> Iterable[tuple[str, Any]]:
@@ -52,20 +52,14 @@ def link_entries(connection: str, count: int) -> Iterable[tuple[str, Any]]:
             synced=values,
             updated_ms=1,
         )
-        yield f"{connection}|link|{link.left.key}", link.to_json()
-        yield f"{connection}|right|{link.right.key if link.right else ''}", link.left.key
+        entries: dict[str, Any] = {}
+        LinkTable(entries).put(link)  # the keys the worker reads: link, then right index
+        yield from entries.items()
 
 
 async def fill_changelog(bootstrap: str, topic: str, entries: Iterable[tuple[str, Any]]) -> int:
     """Write table entries the way Faust logs them: JSON key, JSON value, partition 0."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})]
-        )
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, [], partitions=1, replication_factor=1, compacted=[topic])
     return await produce(
         bootstrap,
         topic,
@@ -124,7 +118,7 @@ async def links_scenario(args: argparse.Namespace, bootstrap: str, work: Path) -
     out: dict[str, str] = {}
     started = time.monotonic()
     entries = await fill_changelog(
-        bootstrap, f"{names.app_id}-links-changelog", link_entries(tenant.connection, args.links)
+        bootstrap, names.changelog("links"), link_entries(tenant.connection, args.links)
     )
     out["links written to the changelog"] = (
         f"{args.links} ({entries} entries, {time.monotonic() - started:.0f} s)"

@@ -40,7 +40,7 @@ from streams.sync.ids import chargebee_customer_id
 from streams.sync.links import LinkTable
 from streams.sync.messages import Upsert
 from streams.sync.reports import ReportBook
-from tests.unit.streams.agents.fakes import Event, FakeStream, Message
+from tests.unit.streams.agents.fakes import Event, FakeOutbox, FakeStream, Message
 
 TOPIC = "upserts.chargebee"
 
@@ -53,17 +53,6 @@ def stream_of(commands: list[Upsert]) -> FakeStream:
             for n, c in enumerate(commands)
         ]
     )
-
-
-class Delivered:
-    topic, partition, offset = TOPIC, 0, 0
-
-
-class Outbox:
-    async def send(self, topic: str, key: bytes, value: bytes) -> Any:
-        future: asyncio.Future[Delivered] = asyncio.get_running_loop().create_future()
-        future.set_result(Delivered())
-        return future
 
 
 @dataclass
@@ -122,7 +111,7 @@ async def one_run(
         writers=Writers(clients),
         served=frozenset(sims),
         flows=flows,
-        outbox=Outbox(),
+        outbox=FakeOutbox(),
         topics=TopicNames(""),
         runtime=Runtime(),
         clock_ms=lambda: int(time.time() * 1000),
