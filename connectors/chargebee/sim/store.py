@@ -259,12 +259,7 @@ class ChargebeeStore:
         self, customer_id: str, params: Mapping[str, Any], *, source: str = "api"
     ) -> dict[str, Any]:
         record = self._live_customer(customer_id)
-        changes = _customer_fields(params, existing=record.data)
-        for name, value in changes.items():
-            if value is None:
-                record.data.pop(name, None)
-            else:
-                record.data[name] = value
+        _set_customer_fields(record.data, params)
         record.data["updated_at"] = self.now()
         record.data["resource_version"] = self._next_version()
         self._emit("customer_changed", "customer", record.data, source)
@@ -283,11 +278,7 @@ class ChargebeeStore:
         (`POST /_sim/customers/{id}/restore`): set the fields, but keep `updated_at` and
         `resource_version` and emit no event, so no poll or webhook notices."""
         record = self._live_customer(customer_id)
-        for name, value in _customer_fields(params, existing=record.data).items():
-            if value is None:
-                record.data.pop(name, None)
-            else:
-                record.data[name] = value
+        _set_customer_fields(record.data, params)
         return copy.deepcopy(record.data)
 
     def retrieve_customer(self, customer_id: str) -> dict[str, Any]:
@@ -684,6 +675,16 @@ def _too_long(param: str, limit: int) -> StoreError:
         param=param,
         error_code="param_too_long",
     )
+
+
+def _set_customer_fields(data: dict[str, Any], params: Mapping[str, Any]) -> None:
+    """Apply an update's ``params`` to a stored customer: set what they give, clear what
+    they give as empty."""
+    for name, value in _customer_fields(params, existing=data).items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
 
 
 def _customer_fields(
