@@ -26,10 +26,10 @@ prometheus-tools:
 
 # The main job: local Kafka, both simulators with Norwegian sample data and the worker.
 # `make demo DEMO_ARGS=--until-synced` exits once synced: 0 when every expected link exists.
-demo: install
+demo: $(BIN)/.installed
 	$(BIN)/ledgerlink demo $(DEMO_ARGS)
 
-lint: install
+lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -37,7 +37,7 @@ lint: install
 # Everything CI runs: lint, types, unit tests and integration tests against real Kafka
 # (started by tests/conftest.py with streams.dev.localkafka, as `ledgerlink kafka start` does)
 # and the simulators.
-test: lint
+test: lint prometheus-tools
 	$(BIN)/pytest
 
 # Only the tests that need no broker.
