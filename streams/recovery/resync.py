@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import time
 
-from connectors.chargebee.poller import BusinessEntityChangeSource, CustomerChangeSource
 from connectors.events import ChangeEvent
-from connectors.polling.runner import ChangeSource
-from connectors.poweroffice.poller import poweroffice_sources
+from streams.agents.poll_loop import connection_sources
 from streams.clients import ConnectionClients
 from streams.config import ConnectionSettings
 from streams.recovery.redrive import Channel, Redrive
@@ -43,12 +41,8 @@ async def resync(connection: ConnectionSettings, channel: Channel) -> Summary:
     clients = ConnectionClients(connection)
     read = 0
     try:
-        # Entities first, as the pollers do: a company whose entity is known links at once.
-        sources: list[ChangeSource] = [
-            BusinessEntityChangeSource(clients.chargebee),
-            *poweroffice_sources(clients.poweroffice),
-            CustomerChangeSource(clients.chargebee),
-        ]
+        # The pollers' sources, entities first: a company whose entity is known links at once.
+        sources = connection_sources(poweroffice=clients.poweroffice, chargebee=clients.chargebee)
         async with Redrive(channel, connection.id) as redrive:
             for source in sources:
                 label = f"{source.system} {source.entity}"
