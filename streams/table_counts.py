@@ -25,6 +25,7 @@ import faust
 
 from streams.sync.counts import Bucket, CountedMapping, Tally, link_buckets, report_buckets
 from streams.sync.messages import ActionItem
+from streams.sync.reports import ReportBook
 
 __all__ = ["TableTallies"]
 
@@ -82,13 +83,9 @@ class TableTallies:
 
     def open_actions(self, connection: str, reports: Mapping[Bucket, int]) -> list[ActionItem]:
         """The open action items ``reports`` (from `reports_of`) names, read one by one."""
-        items = []
-        for bucket in reports:
-            if bucket[0] == "open-action":
-                raw = self._reports_table.get(f"{connection}|action|{bucket[1]}")
-                if raw:
-                    items.append(ActionItem(**raw))
-        return items
+        book = ReportBook(self._reports_table)
+        found = (book.action(connection, b[1]) for b in reports if b[0] == "open-action")
+        return [item for item in found if item is not None]
 
     def creating(self) -> int | None:
         """Links being created, over every connection this worker holds; None while the

@@ -174,7 +174,6 @@ class PollLoop:
         self.connections = list(connections)
         self.store = store
         self.sink = sink
-        self.interval = interval
         self.reconcile_interval = reconcile_interval
         self.runtime = runtime
         self.clock_ms = clock_ms

@@ -37,9 +37,9 @@ def choose_connection(settings: Settings, name: str | None) -> ConnectionSetting
     """The connection called ``name`` (None: the first); `RecoveryError` naming the known."""
     if name is None:
         return settings.connections[0]
-    for connection in settings.connections:
-        if connection.id == name:
-            return connection
+    found = settings.connection(name)
+    if found is not None:
+        return found
     known = ", ".join(c.id for c in settings.connections)
     raise RecoveryError(f"unknown connection {name!r}; configured: {known}")
 

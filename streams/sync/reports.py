@@ -58,6 +58,3 @@ class ReportBook:
     def entries(self, connection: str, kind: str) -> list[dict[str, Any]]:
         prefix = f"{connection}|{kind}|"
         return [dict(v) for k, v in list(self._table.items()) if str(k).startswith(prefix)]
-
-    def actions(self, connection: str) -> list[ActionItem]:
-        return [ActionItem(**raw) for raw in self.entries(connection, "action")]
