@@ -28,8 +28,8 @@ from streams.recovery import RecoveryError
 from streams.recovery.redrive import (
     Channel,
     Redrive,
-    not_at_end,
     open_consumer,
+    read_range,
     topic_partitions,
 )
 from streams.recovery.rereading import reread
@@ -94,25 +94,20 @@ async def read_letters(
     consumer = await open_consumer(bootstrap)
     try:
         partitions = await topic_partitions(consumer, names.deadletters)
+        starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
         letters: list[StoredLetter] = []
-        while await not_at_end(consumer, ends):
-            batch = await consumer.getmany(timeout_ms=500)
-            for tp, records in sorted(batch.items()):
-                for record in records:
-                    if record.offset >= ends[tp]:
-                        continue
-                    try:
-                        value = orjson.loads(record.value or b"")
-                    except orjson.JSONDecodeError:
-                        value = {"reason": "(not JSON)", "connection": "?"}
-                    if not isinstance(value, dict):
-                        continue
-                    letter = StoredLetter(letter_id(tp.partition, record.offset), value)
-                    if connection is None or letter.connection == connection:
-                        letters.append(letter)
+        async for batch in read_range(consumer, starts, ends):
+            for tp, record in batch:
+                try:
+                    value = orjson.loads(record.value or b"")
+                except orjson.JSONDecodeError:
+                    value = {"reason": "(not JSON)", "connection": "?"}
+                if not isinstance(value, dict):
+                    continue
+                letter = StoredLetter(letter_id(tp.partition, record.offset), value)
+                if connection is None or letter.connection == connection:
+                    letters.append(letter)
         return letters
     finally:
         await consumer.stop()

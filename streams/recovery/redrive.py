@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -32,6 +32,7 @@ __all__ = [
     "kafka_unreachable",
     "not_at_end",
     "open_consumer",
+    "read_range",
     "topic_partitions",
 ]
 
@@ -90,6 +91,29 @@ async def not_at_end(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, i
         if await consumer.position(tp) < end:
             return True
     return False
+
+
+async def read_range(
+    consumer: AIOKafkaConsumer,
+    starts: Mapping[TopicPartition, int],
+    ends: Mapping[TopicPartition, int],
+) -> AsyncIterator[list[tuple[TopicPartition, ConsumerRecord[bytes, bytes]]]]:
+    """The records of each partition from ``starts`` up to (not including) ``ends``, one
+    fetched batch at a time, in partition order within a batch."""
+    todo = [tp for tp in starts if starts[tp] < ends[tp]]
+    if not todo:
+        return
+    consumer.assign(todo)
+    for tp in todo:
+        consumer.seek(tp, starts[tp])
+    while await not_at_end(consumer, {tp: ends[tp] for tp in todo}):
+        batch = await consumer.getmany(*todo, timeout_ms=500)
+        yield [
+            (tp, record)
+            for tp, records in sorted(batch.items())
+            for record in records
+            if record.offset < ends[tp]
+        ]
 
 
 class Redrive:
@@ -208,20 +232,9 @@ class Redrive:
         consumer = self._consumer
         partitions = list(self._starts)
         ends = await consumer.end_offsets(partitions)
-        todo = [tp for tp in partitions if ends[tp] > self._starts[tp]]
-        if not todo:
-            return []
-        consumer.assign(todo)
-        for tp in todo:
-            consumer.seek(tp, self._starts[tp])
         found: list[tuple[str, dict[str, Any]]] = []
-        while await not_at_end(consumer, {tp: ends[tp] for tp in todo}):
-            batch = await consumer.getmany(*todo, timeout_ms=500)
-            for tp, records in batch.items():
-                found.extend(
-                    (tp.topic, value)
-                    for value in _json_values(r.value for r in records if r.offset < ends[tp])
-                )
+        async for batch in read_range(consumer, {tp: self._starts[tp] for tp in partitions}, ends):
+            found.extend((tp.topic, value) for tp, r in batch for value in _json_values([r.value]))
         return found
 
 

@@ -17,8 +17,8 @@ from streams.recovery.redrive import (
     Channel,
     Redrive,
     kafka_unreachable,
-    not_at_end,
     open_consumer,
+    read_range,
     topic_partitions,
 )
 from streams.recovery.summary import Summary
@@ -44,33 +44,24 @@ async def replay_since(since_ms: int, connection: str, channel: Channel) -> Summ
                 tp: (found[tp].offset if found.get(tp) is not None else ends[tp])
                 for tp in partitions
             }
-            todo = [tp for tp in partitions if starts[tp] < ends[tp]]
-            total = sum(ends[tp] - starts[tp] for tp in todo)
+            total = sum(ends[tp] - starts[tp] for tp in partitions)
             progress(f"{total} change events on {names.changes} since then (all connections)")
-            if todo:
-                consumer.assign(todo)
-                for tp in todo:
-                    consumer.seek(tp, starts[tp])
             scanned = 0
-            while todo and await not_at_end(consumer, {tp: ends[tp] for tp in todo}):
-                batch = await consumer.getmany(*todo, timeout_ms=500)
-                for tp, records in batch.items():
-                    for record in records:
-                        if record.offset >= ends[tp]:
-                            continue
-                        scanned += 1
-                        if record.key != key:
-                            continue
-                        read += 1
-                        try:
-                            event = ChangeEvent.from_bytes(record.value or b"")
-                        except EventDecodeError:
-                            skipped += 1  # the join dead-lettered it when it first came
-                            continue
-                        if event.connection != connection:
-                            skipped += 1
-                            continue
-                        await redrive.publish(ReplayRequest(mode=ReplayMode.REPLAY, event=event))
+            async for batch in read_range(consumer, starts, ends):
+                for _, record in batch:
+                    scanned += 1
+                    if record.key != key:
+                        continue
+                    read += 1
+                    try:
+                        event = ChangeEvent.from_bytes(record.value or b"")
+                    except EventDecodeError:
+                        skipped += 1  # the join dead-lettered it when it first came
+                        continue
+                    if event.connection != connection:
+                        skipped += 1
+                        continue
+                    await redrive.publish(ReplayRequest(mode=ReplayMode.REPLAY, event=event))
                 progress(f"scanned {scanned} of {total}; re-driven {len(redrive.published)}")
             return await redrive.finish(read=read, skipped=skipped)
     finally:
