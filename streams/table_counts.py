@@ -23,7 +23,15 @@ from typing import Any
 
 import faust
 
-from streams.sync.counts import Bucket, CountedMapping, Tally, link_buckets, report_buckets
+from streams.sync.counts import (
+    LINK_KINDS,
+    REPORT_KINDS,
+    Bucket,
+    CountedMapping,
+    Tally,
+    link_buckets,
+    report_buckets,
+)
 from streams.sync.messages import ActionItem
 from streams.sync.reports import ReportBook
 
@@ -37,8 +45,8 @@ class TableTallies:
         """``links``, ``reports``: the Faust tables (or any mappings, in tests)."""
         self._links_table = links
         self._reports_table = reports
-        self.link_tally = Tally(link_buckets, kinds=("link",))
-        self.report_tally = Tally(report_buckets, kinds=("dead-letter", "conflict", "action"))
+        self.link_tally = Tally(link_buckets, kinds=LINK_KINDS)
+        self.report_tally = Tally(report_buckets, kinds=REPORT_KINDS)
         #: Write the tables through these, so every write adjusts the counts.
         self.links: MutableMapping[str, Any] = CountedMapping(links, self.link_tally)
         self.reports: MutableMapping[str, Any] = CountedMapping(reports, self.report_tally)

@@ -182,7 +182,7 @@ def _carried_event(letter: StoredLetter) -> ChangeEvent | None:
     if "source" not in event:
         return None
     try:
-        return ChangeEvent.from_bytes(orjson.dumps(event))
+        return ChangeEvent.from_json(dict(event))
     except EventDecodeError:
         return None
 

@@ -47,21 +47,14 @@ class Summary:
         written = {str(u.get("source_event_id")) for u in upserts} & ids
         letters = {_letter_event_id(d) for d in dead_letters} & ids
         letters -= written
-        if not joined:
-            return cls(
-                read=read,
-                redriven=len(ids),
-                written=len(written),
-                dead_lettered=len(letters),
-                pending=len(ids - written - letters),
-                skipped=skipped,
-            )
+        rest = len(ids - written - letters)  # unchanged once joined, else still pending
         return cls(
             read=read,
             redriven=len(ids),
             written=len(written),
-            unchanged=len(ids - written - letters),
+            unchanged=rest if joined else 0,
             dead_lettered=len(letters),
+            pending=0 if joined else rest,
             skipped=skipped,
         )
 

@@ -27,6 +27,8 @@ from typing import Any
 
 __all__ = [
     "LINK_GROUPS",
+    "LINK_KINDS",
+    "REPORT_KINDS",
     "Bucket",
     "CountedMapping",
     "Tally",
@@ -34,6 +36,10 @@ __all__ = [
     "link_group",
     "report_buckets",
 ]
+
+#: The key kinds `link_buckets` and `report_buckets` count (`Tally`'s ``kinds``).
+LINK_KINDS = ("link",)
+REPORT_KINDS = ("dead-letter", "conflict", "action")
 
 #: What a count is of, within one connection: ("flow", flow, group), ("creating",), …
 Bucket = tuple[str, ...]
@@ -62,7 +68,7 @@ def link_buckets(key: str, value: Any) -> Iterator[tuple[str, Bucket]]:
     """A link entry counts once in its flow's state group; a `creating` one also counts
     as creating (the status is not converged while any is)."""
     connection, kind = _split(key)
-    if kind != "link" or not isinstance(value, Mapping):
+    if kind not in LINK_KINDS or not isinstance(value, Mapping):
         return
     state = str(value.get("state", ""))
     yield connection, ("flow", str(value.get("flow", "")), link_group(state))
@@ -74,7 +80,7 @@ def report_buckets(key: str, value: Any) -> Iterator[tuple[str, Bucket]]:
     """Dead letters and conflicts count by kind; an action item counts as open or
     resolved, and an open one also under its own id (the status lists the open ones)."""
     connection, kind = _split(key)
-    if value is None or kind not in ("dead-letter", "conflict", "action"):
+    if value is None or kind not in REPORT_KINDS:
         return
     if kind != "action":
         yield connection, (kind,)
