@@ -7,7 +7,9 @@ gets an edit and a new employee. Every other connection's changes must reach its
 site — the failing connection's co-tenant on the same worker as well as those on the
 other worker — while the failing connection's commands are parked on the worker that
 owns it (its status shows them). Once the site answers again, the failing connection
-catches up with exactly one write per change and no duplicate customer.
+catches up with exactly one write per change and no duplicate customer. All the while the
+companies' PowerOffice Go simulators count one shared rate window (one integration), and
+the workers together must never exceed it: no 429 from PowerOffice Go.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from typing import Any
 import pytest
 
 from connectors.poweroffice.resources import Resource
+from connectors.simkit.limits import SlidingWindowLimiter
 
-from .conftest import person, wait_until
+from .conftest import PO_RATE_LIMIT_PER_SECOND, person, wait_until
 from .test_connections import (
     Company,
     ConnectionsHarness,
@@ -35,6 +38,7 @@ from .test_connections import (
     start_company,
 )
 from .test_scaling_out import Workers, site_holds, spread_connection_ids
+from .test_workers_starting_together import po_counts
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +46,9 @@ PARTITIONS = 4
 WORKERS = 2
 EMPLOYEES = 2
 POLL_INTERVAL = 1.0
+#: The integration's PowerOffice Go budget, the workers' default (a margin below the
+#: simulators' 10/s window, see test_workers_starting_together).
+BUDGET = 8
 #: Well above the normal arrival of an edit (a few seconds), well below a stall: the
 #: failing connection's commands are retried for a day.
 OTHERS_WITHIN = 45.0
@@ -74,9 +81,10 @@ async def synced(
 async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> AsyncIterator[Workers]:
     companies: list[Company] = []
     started: list[ConnectionsHarness] = []
+    window = SlidingWindowLimiter(PO_RATE_LIMIT_PER_SECOND, 1.0)
     try:
         for connection in spread_connection_ids(PARTITIONS):
-            company = await start_company(connection)
+            company = await start_company(connection, po_limiter=window)
             for n in range(EMPLOYEES):
                 company.employees.append(
                     company.po_store.add_employee(**person(n, f"{connection}.no"))
@@ -89,7 +97,10 @@ async def workers(kafka_bootstrap: str, topic_name: str, tmp_path: Path) -> Asyn
             topic_name=topic_name,
             tmp_path=tmp_path,
             poll_interval=POLL_INTERVAL,
-            extra_env={"LEDGERLINK_PARTITIONS": str(PARTITIONS)},
+            extra_env={
+                "LEDGERLINK_PARTITIONS": str(PARTITIONS),
+                "POWEROFFICE_REQUESTS_PER_SECOND": str(BUDGET),
+            },
         )
         yield Workers(started, companies, PARTITIONS)
     finally:
@@ -197,6 +208,8 @@ async def test_one_sites_outage_stalls_no_other_tenant_on_either_worker(workers:
         logs=status_logs,
     )
     print(f"{failing.connection} caught up {caught_up:.1f} s after its site came back")
+    throttled = {c: (await po_counts(company))[0] for c, company in companies.items()}
+    assert sum(throttled.values()) == 0, f"PowerOffice Go 429s: {throttled}\n{workers.logs()}"
 
     for company in companies.values():
         assert_site_holds_exactly(company)
