@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,24 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.dev import localkafka
 from streams.dev.localkafka.ports import free_port as free_port  # the scenarios take it here
+
+
+@contextlib.contextmanager
+def kafka_for(work: Path) -> Iterator[str]:
+    """The bootstrap servers to benchmark on: KAFKA_BOOTSTRAP_SERVERS when set, else a
+    local broker started in ``work`` for the duration, and stopped after."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given is not None:
+        yield given
+        return
+    data_dir = work / "kafka"
+    started = localkafka.start(data_dir=data_dir, port=localkafka.find_free_port())
+    try:
+        yield started.bootstrap_servers
+    finally:
+        localkafka.stop(data_dir=data_dir)
 
 
 def rss_kib(pid: int, field_name: str = "VmRSS") -> int:

@@ -5,7 +5,7 @@ employees, runs `ledgerlink worker` as a subprocess against a Kafka broker (loca
 started here unless KAFKA_BOOTSTRAP_SERVERS is set), and prints the time to convergence,
 records per second, and the worker's peak resident memory. Run on demand:
 
-    .venv/bin/python benchmarks/initial_load.py --records 2000
+    PYTHONPATH=. .venv/bin/python benchmarks/initial_load.py --records 2000
 
 Nothing here asserts: it prints figures to compare between runs on one machine.
 """
@@ -23,13 +23,12 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.harness import free_port, kafka_for
 from connectors.chargebee.sim import server as cb_sim
 from connectors.chargebee.sim.store import ChargebeeStore
 from connectors.poweroffice.sim import server as po_sim
 from connectors.poweroffice.sim.store import PowerOfficeStore
 from connectors.simkit import start_simulator
-from streams.dev import localkafka
-from streams.dev.localkafka.ports import free_port
 
 APP_KEY, CLIENT_KEY, SUBSCRIPTION_KEY = "bench-app", "bench-client", "bench"
 
@@ -121,19 +120,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledgerlink-bench-") as tmp:
         work = Path(tmp)
-        given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        started_kafka = given is None
-        if given is None:
-            bootstrap = localkafka.start(
-                data_dir=work / "kafka", port=localkafka.find_free_port()
-            ).bootstrap_servers
-        else:
-            bootstrap = given
-        try:
+        with kafka_for(work) as bootstrap:
             asyncio.run(run(args.records, bootstrap, work))
-        finally:
-            if started_kafka:
-                localkafka.stop(data_dir=work / "kafka")
 
 
 if __name__ == "__main__":

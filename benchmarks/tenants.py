@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -63,6 +62,7 @@ import httpx
 from benchmarks.harness import (
     Worker,
     check_alive,
+    kafka_for,
     print_table,
     rss_kib,
     start_worker,
@@ -85,7 +85,6 @@ from benchmarks.tenant_sims import (
 from benchmarks.webhook_arrivals import webhooks_scenario
 from connectors.poweroffice.resources import Resource
 from connectors.simkit.limits import SlidingWindowLimiter
-from streams.dev import localkafka
 from streams.sync.ids import chargebee_customer_id
 
 REPO = Path(__file__).resolve().parents[1]
@@ -385,18 +384,8 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="ledgerlink-tenants-") as tmp:
         work = Path(tmp)
-        given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if given is None:
-            bootstrap = localkafka.start(
-                data_dir=work / "kafka", port=localkafka.find_free_port()
-            ).bootstrap_servers
-        else:
-            bootstrap = given
-        try:
+        with kafka_for(work) as bootstrap:
             asyncio.run(run(args, bootstrap, work))
-        finally:
-            if given is None:
-                localkafka.stop(data_dir=work / "kafka")
 
 
 if __name__ == "__main__":
